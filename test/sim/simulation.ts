@@ -1,0 +1,471 @@
+import {
+  type Ballot,
+  type CoreConfig,
+  DEFAULT_CONFIG,
+  type Effects,
+  InvariantViolation,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  nodeId,
+  PaxosNode,
+  type StartState,
+  type Value,
+  ballotLess,
+  formatBallot,
+  valuesEqual,
+} from "../../consensus";
+import { type NetworkFaults, SimNetwork } from "./network";
+import { Prng } from "./prng";
+import { formatValue, Trace } from "./trace";
+
+export type NodeFactory = (config: CoreConfig, start: StartState) => PaxosNode;
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly replicas: number;
+  /** Ticks with faults on; invariants are checked after every step. */
+  readonly safetyTicks?: number;
+  /** Ticks allowed, once faults stop, for every command to be chosen everywhere. */
+  readonly livenessTicks?: number;
+  readonly clients?: number;
+  /** Crash replicas with memory loss (and restart them empty). */
+  readonly crashes?: boolean;
+  /** Builds each replica's core: tests pass deliberately broken cores here. */
+  readonly createNode?: NodeFactory;
+  readonly traceSize?: number;
+}
+
+export interface Violation {
+  readonly tick: number;
+  readonly kind: string;
+  readonly detail: string;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly replicas: number;
+  readonly steps: number;
+  readonly ticks: number;
+  readonly chosen: number;
+  readonly commandsChosen: number;
+  readonly crashes: number;
+  readonly violations: readonly Violation[];
+  readonly faults: string;
+  readonly trace: readonly string[];
+}
+
+/** One replica process: its core and its state machine (the applied log itself). */
+interface SimReplica {
+  readonly id: NodeId;
+  readonly incarnation: number;
+  readonly node: PaxosNode;
+  /** applied[i - 1] is the value applied at index i. */
+  applied: Value[];
+  /** This replica's own snapshot: the applied prefix up to here, log compacted below. */
+  snapshotIndex: LogIndex;
+}
+
+interface SimClient {
+  readonly id: number;
+  seq: number;
+  current: { readonly key: string; readonly bytes: Uint8Array; sentAt: number } | null;
+}
+
+interface Scheduled {
+  readonly at: number;
+  readonly run: () => void;
+}
+
+/** A whole cluster of real cores in one process, driven by one seeded PRNG. */
+export class Simulation {
+  private readonly rng: Prng;
+  private readonly network: SimNetwork;
+  private readonly trace: Trace;
+  private readonly members: NodeId[];
+  private readonly replicas = new Map<NodeId, SimReplica>();
+  private readonly downSince = new Map<NodeId, number>();
+  private readonly incarnations = new Map<NodeId, number>();
+  private readonly maxPromised = new Map<NodeId, Ballot>();
+  private readonly chosen = new Map<LogIndex, Value>();
+  private readonly chosenCommands = new Set<string>();
+  private readonly proposed = new Set<string>();
+  private readonly clients: SimClient[] = [];
+  private scheduled: Scheduled[] = [];
+  private readonly violations: Violation[] = [];
+  private ballotCounter = 0;
+  private elected: NodeId | null = null;
+  private electionEpoch = 0;
+  private readonly hintEpoch = new WeakMap<SimReplica, number>();
+  private now = 0;
+  private steps = 0;
+  private crashCount = 0;
+  private stable = false;
+  private readonly config: Omit<CoreConfig, "id" | "members">;
+  private readonly rates: {
+    crash: number;
+    partition: number;
+    heal: number;
+    bogusHint: number;
+    snapshotEvery: number;
+    retainTail: number;
+    network: NetworkFaults;
+  };
+  private readonly safetyTicks: number;
+  private readonly livenessTicks: number;
+  private readonly crashes: boolean;
+  private readonly createNode: NodeFactory;
+  private readonly quorumFaults: number;
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new Prng(options.seed);
+    this.trace = new Trace(options.traceSize ?? 80);
+    this.members = Array.from({ length: options.replicas }, (_, i) => nodeId(i + 1));
+    this.quorumFaults = Math.floor((options.replicas - 1) / 2);
+    this.safetyTicks = options.safetyTicks ?? 400;
+    this.livenessTicks = options.livenessTicks ?? 700;
+    this.crashes = options.crashes ?? true;
+    this.createNode = options.createNode ?? ((config, start) => new PaxosNode(config, start));
+    // Each seed draws its own fault rates, so seeds explore different weather.
+    const r = this.rng;
+    this.rates = {
+      crash: r.pick([0, 0.005, 0.01, 0.03]),
+      partition: r.pick([0, 0.005, 0.02]),
+      heal: r.pick([0.02, 0.1]),
+      bogusHint: r.pick([0, 0.005, 0.02]),
+      snapshotEvery: r.pick([4, 8, 16, 32]),
+      retainTail: r.pick([0, 2, 8]),
+      network: {
+        drop: r.pick([0, 0.02, 0.1, 0.25]),
+        duplicate: r.pick([0, 0.02, 0.1]),
+        maxDelay: r.pick([1, 2, 4, 8]),
+      },
+    };
+    this.config = {
+      ...DEFAULT_CONFIG,
+      window: r.pick([1, 2, 4, 8]),
+      maxBatchCommands: r.pick([1, 2, 8]),
+      maxCatchUpEntries: r.pick([1, 4, 64]),
+      snapshotRetryTicks: 20,
+    };
+    this.network = new SimNetwork(r, this.rates.network);
+    const clients = options.clients ?? r.pick([1, 3, 8]);
+    for (let c = 0; c < clients; c++) this.clients.push({ id: c, seq: 0, current: null });
+  }
+
+  describeFaults(): string {
+    const { network: n, ...rest } = this.rates;
+    return `drop=${n.drop} dup=${n.duplicate} delay<=${n.maxDelay} crash=${this.crashes ? rest.crash : 0} partition=${rest.partition} heal=${rest.heal} bogusHint=${rest.bogusHint} snapshotEvery=${rest.snapshotEvery} tail=${rest.retainTail} window=${this.config.window} batch=${this.config.maxBatchCommands} catchup=${this.config.maxCatchUpEntries}`;
+  }
+
+  run(): SimResult {
+    for (const id of this.members) this.startReplica(id);
+    this.elect();
+    let finishedAt: number | null = null;
+    const end = this.safetyTicks + this.livenessTicks;
+    for (this.now = 1; this.now <= end && this.violations.length === 0; this.now++) {
+      if (this.now === this.safetyTicks + 1) this.stabilize();
+      if (!this.stable) this.nemesis();
+      this.runScheduled();
+      for (const message of this.network.due(this.now)) this.deliver(message);
+      for (const replica of [...this.replicas.values()]) {
+        this.handle(replica, () => replica.node.tick());
+      }
+      this.driveClients();
+      if (this.stable && this.converged()) {
+        finishedAt = this.now;
+        break;
+      }
+    }
+    if (this.violations.length === 0 && finishedAt === null) {
+      this.violation("liveness", `not converged ${this.livenessTicks} ticks after faults stopped: ${this.progressReport()}`);
+    }
+    return {
+      seed: this.options.seed,
+      replicas: this.options.replicas,
+      steps: this.steps,
+      ticks: Math.min(this.now, end),
+      chosen: this.chosen.size,
+      commandsChosen: this.chosenCommands.size,
+      crashes: this.crashCount,
+      violations: this.violations,
+      faults: this.describeFaults(),
+      trace: this.trace.lines(),
+    };
+  }
+
+  // ---- replicas -------------------------------------------------------------
+
+  private startReplica(id: NodeId): void {
+    const incarnation = (this.incarnations.get(id) ?? 0) + 1;
+    this.incarnations.set(id, incarnation);
+    // A restarted replica reads the ballot counter before anything else (DESIGN §4).
+    const start: StartState = { fenceRound: this.ballotCounter, incarnation };
+    const node = this.createNode({ ...this.config, id, members: this.members }, start);
+    const replica: SimReplica = { id, incarnation, node, applied: [], snapshotIndex: 0 };
+    this.replicas.set(id, replica);
+    this.downSince.delete(id);
+    this.trace.note(this.now, `start ${id} incarnation=${incarnation} fence=${start.fenceRound}`);
+    this.handle(replica, () => node.setLiveMembers(this.liveMembers()));
+    this.hintEpoch.set(replica, this.electionEpoch);
+    this.handle(replica, () => node.setLeaderHint(this.elected));
+    this.broadcastMembership();
+  }
+
+  private crash(id: NodeId): void {
+    this.replicas.delete(id);
+    this.downSince.set(id, this.now);
+    this.crashCount++;
+    this.trace.note(this.now, `crash ${id} (memory lost)`);
+    // etcd notices when the lease expires, a little later.
+    this.schedule(this.rng.between(3, 10), () => {
+      this.broadcastMembership();
+      if (this.elected === id && !this.replicas.has(id)) this.elect();
+    });
+  }
+
+  private liveMembers(): NodeId[] {
+    return this.members.filter((id) => this.replicas.has(id) || (this.downSince.get(id) ?? -1) > this.now - 3);
+  }
+
+  private broadcastMembership(): void {
+    for (const replica of this.replicas.values()) {
+      const live = this.liveMembers();
+      this.schedule(this.rng.between(1, 3), () => this.onReplica(replica, (n) => n.setLiveMembers(live)));
+    }
+  }
+
+  /** etcd's election: a live replica wins, and every replica hears of it after a delay. */
+  private elect(): void {
+    const up = [...this.replicas.keys()];
+    this.elected = up.length > 0 ? this.rng.pick(up) : null;
+    this.trace.note(this.now, `etcd elects ${this.elected}`);
+    const elected = this.elected;
+    const epoch = ++this.electionEpoch;
+    for (const replica of this.replicas.values()) {
+      // A watch delivers in order: a replica never hears an older election after a newer one.
+      this.schedule(this.rng.between(1, 3), () => {
+        if ((this.hintEpoch.get(replica) ?? 0) > epoch) return;
+        this.hintEpoch.set(replica, epoch);
+        this.onReplica(replica, (n) => n.setLeaderHint(elected));
+      });
+    }
+  }
+
+  /** Runs `input` on `replica` if that incarnation is still alive. */
+  private onReplica(replica: SimReplica, input: (node: PaxosNode) => Effects): void {
+    if (this.replicas.get(replica.id) === replica) this.handle(replica, () => input(replica.node));
+  }
+
+  private deliver(message: Message): void {
+    const replica = this.replicas.get(message.to);
+    if (!replica) return;
+    this.trace.deliver(this.now, message);
+    this.handle(replica, () => replica.node.step(message));
+  }
+
+  /** Feeds one input to a replica's core and carries out (and checks) its effects. */
+  private handle(replica: SimReplica, input: () => Effects): void {
+    const disposedBefore = replica.node.acceptor.disposeBelow;
+    let effects: Effects;
+    try {
+      effects = input();
+    } catch (error) {
+      if (error instanceof InvariantViolation) {
+        this.violation("core-invariant", `node ${replica.id}: ${error.message}`);
+        return;
+      }
+      throw error;
+    }
+    this.steps++;
+    for (const m of effects.messages) {
+      this.checkOutgoing(replica, m, disposedBefore);
+      this.network.send(m, this.now);
+    }
+    for (const entry of effects.decided) this.apply(replica, entry.index, entry.value);
+    for (const event of effects.events) {
+      if (event.type === "leading") {
+        this.trace.note(this.now, `${replica.id} leads ${formatBallot(event.ballot)} from=${event.fromIndex} horizon=${event.horizon}`);
+      } else if (event.type === "stepped-down") {
+        this.trace.note(this.now, `${replica.id} steps down from ${formatBallot(event.ballot)}: ${event.reason}`);
+      } else if (event.type === "left-recovery") {
+        this.trace.note(this.now, `${replica.id} left recovery at ${event.chosenIndex}`);
+      }
+    }
+    if (effects.requestRound) {
+      this.schedule(this.rng.between(1, 3), () => {
+        const round = ++this.ballotCounter;
+        this.onReplica(replica, (n) => n.grantRound(round));
+      });
+    }
+    if (effects.snapshotNeeded) this.transferSnapshot(replica, effects.snapshotNeeded.from);
+    for (const bytes of effects.rejected) {
+      const client = this.clients.find((c) => c.current && c.current.bytes === bytes);
+      if (client?.current) client.current.sentAt = Number.NEGATIVE_INFINITY; // retry elsewhere now
+    }
+  }
+
+  private checkOutgoing(replica: SimReplica, m: Message, disposedBefore: LogIndex): void {
+    if (m.type === "promise" || m.type === "accepted") {
+      // A replica never acts below a ballot it promised, in this life or an earlier one.
+      const max = this.maxPromised.get(replica.id);
+      if (max && ballotLess(m.ballot, max)) {
+        this.violation("broken-promise", `node ${replica.id} sent ${m.type} for ${formatBallot(m.ballot)} after promising ${formatBallot(max)}`);
+      } else {
+        this.maxPromised.set(replica.id, m.ballot);
+      }
+    }
+    const touched =
+      m.type === "accepted" || m.type === "accept" ? m.index : m.type === "prepare" ? m.fromIndex : null;
+    if (touched !== null && touched < disposedBefore) {
+      this.violation("disposed-touched", `node ${replica.id} sent ${m.type} for disposed index ${touched} (disposeBelow ${disposedBefore})`);
+    }
+  }
+
+  /** The state machine: applied entries must extend one agreed sequence. */
+  private apply(replica: SimReplica, index: LogIndex, value: Value): void {
+    if (index !== replica.applied.length + 1) {
+      this.violation("apply-order", `node ${replica.id} applied ${index} after ${replica.applied.length}`);
+      return;
+    }
+    const agreed = this.chosen.get(index);
+    if (agreed === undefined) {
+      this.chosen.set(index, value);
+      if (value.type === "batch") {
+        for (const c of value.commands) {
+          const key = Buffer.from(c).toString();
+          if (!this.proposed.has(key)) this.violation("validity", `index ${index} holds ${key}, never proposed`);
+          this.chosenCommands.add(key);
+        }
+      }
+    } else if (!valuesEqual(agreed, value)) {
+      this.violation("agreement", `index ${index}: node ${replica.id} learned ${formatValue(value)}, others ${formatValue(agreed)}`);
+      return;
+    }
+    replica.applied.push(value);
+    const { snapshotEvery, retainTail } = this.rates;
+    if (replica.applied.length - replica.snapshotIndex >= snapshotEvery + retainTail) {
+      replica.snapshotIndex = replica.applied.length - retainTail;
+      const through = replica.snapshotIndex;
+      this.handle(replica, () => replica.node.compact(through));
+    }
+  }
+
+  private transferSnapshot(replica: SimReplica, from: NodeId): void {
+    this.schedule(this.rng.between(1, 4), () => {
+      const donor = this.replicas.get(from);
+      if (!donor || this.replicas.get(replica.id) !== replica) return;
+      if (!this.network.connected(from, replica.id)) return;
+      const index = donor.snapshotIndex;
+      if (index <= replica.applied.length) return;
+      this.trace.note(this.now, `${replica.id} installs snapshot at ${index} from ${from}`);
+      replica.applied = donor.applied.slice(0, index);
+      replica.snapshotIndex = index;
+      this.handle(replica, () => replica.node.installSnapshot(index));
+    });
+  }
+
+  // ---- faults ---------------------------------------------------------------
+
+  private nemesis(): void {
+    const r = this.rng;
+    if (this.crashes && r.chance(this.rates.crash)) {
+      // Keep fewer than half of the replicas down or recovering at once (f < n/2).
+      const impaired = this.members.filter((id) => !this.replicas.has(id) || this.replicas.get(id)!.node.recovering);
+      if (impaired.length < this.quorumFaults) {
+        const victims = [...this.replicas.keys()];
+        const leaning = this.elected !== null && r.chance(0.5) ? this.elected : r.pick(victims);
+        this.crash(leaning);
+      }
+    }
+    for (const [id, since] of this.downSince) {
+      if (this.now - since > 5 && r.chance(0.05)) this.startReplica(id);
+    }
+    if (r.chance(this.rates.partition)) {
+      const shuffled = r.shuffle([...this.members]);
+      const cut = r.between(1, this.members.length - 1);
+      this.network.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+      this.trace.note(this.now, `partition ${shuffled.slice(0, cut).join(",")} | ${shuffled.slice(cut).join(",")}`);
+    } else if (this.network.partitioned && r.chance(this.rates.heal)) {
+      this.network.heal();
+      this.trace.note(this.now, "heal");
+    }
+    if (r.chance(this.rates.bogusHint) && this.replicas.size > 0) {
+      // etcd's hint is only a hint: it may name two leaders at once, or none.
+      const target = r.pick([...this.replicas.values()]);
+      const named = r.chance(0.3) ? null : r.pick(this.members);
+      this.trace.note(this.now, `bogus hint to ${target.id}: leader ${named}`);
+      this.handle(target, () => target.node.setLeaderHint(named));
+    }
+    if (r.chance(0.01)) this.elect();
+  }
+
+  /** Faults stop: the network heals and stops losing, everyone restarts, one leader is named. */
+  private stabilize(): void {
+    this.stable = true;
+    this.network.heal();
+    this.network.faults = { drop: 0, duplicate: 0, maxDelay: Math.min(this.rates.network.maxDelay, 2) };
+    this.trace.note(this.now, "faults stop");
+    for (const id of [...this.downSince.keys()]) this.startReplica(id);
+    this.elect();
+  }
+
+  // ---- clients --------------------------------------------------------------
+
+  private driveClients(): void {
+    for (const client of this.clients) {
+      if (client.current && this.chosenCommands.has(client.current.key)) client.current = null;
+      if (!client.current) {
+        if (this.stable) continue; // once faults stop, only finish what was started
+        client.seq++;
+        const key = `c${client.id}.${client.seq}`;
+        client.current = { key, bytes: Buffer.from(key), sentAt: Number.NEGATIVE_INFINITY };
+        this.proposed.add(key);
+      }
+      const current = client.current;
+      if (this.now - current.sentAt < 15) continue;
+      current.sentAt = this.now;
+      const up = [...this.replicas.keys()];
+      if (up.length === 0) continue;
+      const target = this.elected !== null && this.replicas.has(this.elected) && this.rng.chance(0.8) ? this.elected : this.rng.pick(up);
+      const replica = this.replicas.get(target)!;
+      this.schedule(1, () => this.onReplica(replica, (n) => n.propose([current.bytes])));
+    }
+  }
+
+  // ---- checks ---------------------------------------------------------------
+
+  private converged(): boolean {
+    if (this.clients.some((c) => c.current !== null)) return false;
+    const top = this.chosen.size;
+    for (const replica of this.replicas.values()) {
+      if (replica.applied.length !== top || replica.node.recovering) return false;
+    }
+    return this.replicas.size === this.members.length;
+  }
+
+  private progressReport(): string {
+    const nodes = [...this.replicas.values()].map((r) => `${r.node.describe()} applied=${r.applied.length}`);
+    const waiting = this.clients.filter((c) => c.current).map((c) => c.current!.key);
+    return `chosen=${this.chosen.size} waiting=[${waiting.join(",")}] elected=${this.elected}; ${nodes.join("; ")}`;
+  }
+
+  private violation(kind: string, detail: string): void {
+    this.violations.push({ tick: this.now, kind, detail });
+  }
+
+  private schedule(delay: number, run: () => void): void {
+    this.scheduled.push({ at: this.now + delay, run });
+  }
+
+  private runScheduled(): void {
+    const due = this.scheduled.filter((s) => s.at <= this.now);
+    if (due.length === 0) return;
+    this.scheduled = this.scheduled.filter((s) => s.at > this.now);
+    for (const s of due) s.run();
+  }
+}
+
+export function runSeed(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
