@@ -3,7 +3,12 @@ import type { Ballot, DecidedEntry, LogIndex, NodeId } from "./types";
 
 /** Things worth a log line or a status change; they change nothing by themselves. */
 export type CoreEvent =
-  | { readonly type: "leading"; readonly ballot: Ballot; readonly fromIndex: LogIndex; readonly horizon: LogIndex }
+  | {
+      readonly type: "leading";
+      readonly ballot: Ballot;
+      readonly fromIndex: LogIndex;
+      readonly horizon: LogIndex;
+    }
   | { readonly type: "stepped-down"; readonly ballot: Ballot; readonly reason: string }
   | { readonly type: "left-recovery"; readonly chosenIndex: LogIndex }
   | { readonly type: "disposed"; readonly disposeBelow: LogIndex }

@@ -140,7 +140,8 @@ export class Leader {
     }
     const room = this.host.config.maxPendingCommands - this.pending.length;
     if (room < commands.length) this.host.out.rejected.push(...commands.slice(Math.max(room, 0)));
-    if (room > 0) this.pending.push(...(room < commands.length ? commands.slice(0, room) : commands));
+    if (room > 0)
+      this.pending.push(...(room < commands.length ? commands.slice(0, room) : commands));
     if (this.phase.kind === "leading") this.proposePending();
     else if (this.phase.kind === "follower" && this.host.now >= this.retryAt) this.requestRound();
   }
@@ -181,7 +182,8 @@ export class Leader {
     };
     this.phase = phase;
     if (!this.host.recovering) phase.promises.set(this.id, this.host.promiseEntries(fromIndex));
-    for (const to of this.peers) out.send({ type: "prepare", from: this.id, to, ballot, fromIndex });
+    for (const to of this.peers)
+      out.send({ type: "prepare", from: this.id, to, ballot, fromIndex });
     this.maybeFinishPhase1();
   }
 
@@ -269,7 +271,8 @@ export class Leader {
     const { acceptor, learner, out } = this.host;
     invariant(
       index >= acceptor.disposeBelow,
-      () => `leader would propose disposed instance ${index} (disposeBelow ${acceptor.disposeBelow})`,
+      () =>
+        `leader would propose disposed instance ${index} (disposeBelow ${acceptor.disposeBelow})`,
     );
     const outcome = acceptor.accept(phase.ballot, index, value);
     if (outcome !== "accepted") {
@@ -402,7 +405,13 @@ export class Leader {
         phase.sentAt = now;
         for (const to of this.peers) {
           if (phase.answered.has(to)) continue;
-          const m = { type: "prepare", from: this.id, to, ballot: phase.ballot, fromIndex: phase.fromIndex } as const;
+          const m = {
+            type: "prepare",
+            from: this.id,
+            to,
+            ballot: phase.ballot,
+            fromIndex: phase.fromIndex,
+          } as const;
           out.send(m);
         }
         return;
@@ -487,9 +496,7 @@ export class Leader {
  * For each index, the value Phase 1 must re-propose: a value reported as
  * chosen wins; otherwise the one accepted with the highest ballot.
  */
-function mergePromises(
-  promises: Iterable<readonly PromiseEntry[]>,
-): Map<LogIndex, PromiseEntry> {
+function mergePromises(promises: Iterable<readonly PromiseEntry[]>): Map<LogIndex, PromiseEntry> {
   const merged = new Map<LogIndex, PromiseEntry>();
   for (const entries of promises) {
     for (const entry of entries) {

@@ -41,7 +41,10 @@ export class Learner {
     if (index <= this.snapshot) return false;
     const known = this.log.get(index);
     if (known !== undefined) {
-      invariant(valuesEqual(known, value), () => `index ${index} learned with two different values`);
+      invariant(
+        valuesEqual(known, value),
+        () => `index ${index} learned with two different values`,
+      );
       return false;
     }
     if (index <= this.chosen) return false; // released and compacted away already
@@ -82,7 +85,10 @@ export class Learner {
 
   /** The state machine snapshotted at `through`: drop the log up to there. */
   compact(through: LogIndex): void {
-    invariant(through <= this.chosen, () => `compaction at ${through} beyond chosen ${this.chosen}`);
+    invariant(
+      through <= this.chosen,
+      () => `compaction at ${through} beyond chosen ${this.chosen}`,
+    );
     if (through <= this.snapshot) return;
     for (let i = this.snapshot + 1; i <= through; i++) this.log.delete(i);
     this.snapshot = through;

@@ -53,7 +53,11 @@ export interface NodeStatus {
   readonly pending: number;
   readonly retainedEntries: number;
   readonly acceptorInstances: number;
-  readonly peers: readonly { id: NodeId; learnedIndex: LogIndex | null; incarnation: number | null }[];
+  readonly peers: readonly {
+    id: NodeId;
+    learnedIndex: LogIndex | null;
+    incarnation: number | null;
+  }[];
 }
 
 /** How many unlearned instances one commit may resolve from local acceptances. */
@@ -246,7 +250,13 @@ export class PaxosNode {
       this.nack(m.from, m.ballot);
       return;
     }
-    this.out.send({ type: "accepted", from: this.id, to: m.from, ballot: m.ballot, index: m.index });
+    this.out.send({
+      type: "accepted",
+      from: this.id,
+      to: m.from,
+      ballot: m.ballot,
+      index: m.index,
+    });
     this.leader.observeBallot(m.ballot, m.from);
     this.followLeader(m.from, m.ballot, m.horizon, m.chosenIndex);
   }
@@ -312,7 +322,12 @@ export class PaxosNode {
    * instance we accepted in that same ballot holds the value that ballot
    * proposed there, which is the chosen one; others need catch-up.
    */
-  private followLeader(from: NodeId, ballot: Ballot, horizon: LogIndex, chosenIndex: LogIndex): void {
+  private followLeader(
+    from: NodeId,
+    ballot: Ballot,
+    horizon: LogIndex,
+    chosenIndex: LogIndex,
+  ): void {
     if (!ballotLess(ballot, this.leaderBallot)) {
       this.leaderBallot = ballot;
       this.leaderId = from;
@@ -339,7 +354,11 @@ export class PaxosNode {
   }
 
   private noteBallotHorizon(ballot: Ballot, horizon: LogIndex): void {
-    if (this.isRecovering && this.recoveryBarrier === null && ballot.round > this.start.fenceRound) {
+    if (
+      this.isRecovering &&
+      this.recoveryBarrier === null &&
+      ballot.round > this.start.fenceRound
+    ) {
       this.recoveryBarrier = horizon;
       this.checkRecovered();
     }

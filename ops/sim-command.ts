@@ -40,7 +40,8 @@ export function simCommand(argv: string[]): number {
   }
   const seeds = positiveInt(values.seeds, "--seeds");
   const first = positiveInt(values.seed, "--seed");
-  const replicas = values.replicas === undefined ? undefined : positiveInt(values.replicas, "--replicas");
+  const replicas =
+    values.replicas === undefined ? undefined : positiveInt(values.replicas, "--replicas");
   if (replicas !== undefined && replicas > 9) throw new UsageError("--replicas must be 1..9");
   const progress = !values.quiet && process.stderr.isTTY;
   let lastPrint = 0;
@@ -69,6 +70,7 @@ export class UsageError extends Error {}
 
 function positiveInt(raw: string, flag: string): number {
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
   return n;
 }

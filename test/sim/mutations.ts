@@ -5,7 +5,10 @@ import type { NodeFactory } from "./simulation";
  * Deliberately broken cores, each breaking one rule at the node's boundary
  * (no switch inside production code). The simulator must catch every one.
  */
-export const MUTATIONS: Record<string, { readonly rule: string; readonly createNode: NodeFactory }> = {
+export const MUTATIONS: Record<
+  string,
+  { readonly rule: string; readonly createNode: NodeFactory }
+> = {
   "no-ballot-fence": {
     rule: "a restarted replica forgets its fence and rejoins as a fresh acceptor",
     createNode: (config, start) => new PaxosNode(config, { ...start, fenceRound: 0 }),

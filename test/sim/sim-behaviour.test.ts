@@ -36,10 +36,19 @@ test("without crashes a run still converges and chooses every command", (t) => {
 for (const [name, mutation] of Object.entries(MUTATIONS)) {
   test(`the simulator catches a broken rule: ${name} (${mutation.rule})`, (t) => {
     for (let seed = 1; seed <= 3000; seed++) {
-      const result = runSeed({ seed, replicas: seed % 2 === 0 ? 3 : 5, createNode: mutation.createNode });
+      const result = runSeed({
+        seed,
+        replicas: seed % 2 === 0 ? 3 : 5,
+        createNode: mutation.createNode,
+      });
       if (result.violations.length > 0) {
-        t.log(`found by seed ${seed}: ${result.violations[0]!.kind}: ${result.violations[0]!.detail}`);
-        t.regex(result.violations[0]!.kind, /agreement|broken-promise|validity|apply-order|core-invariant/);
+        t.log(
+          `found by seed ${seed}: ${result.violations[0]!.kind}: ${result.violations[0]!.detail}`,
+        );
+        t.regex(
+          result.violations[0]!.kind,
+          /agreement|broken-promise|validity|apply-order|core-invariant/,
+        );
         return;
       }
     }
@@ -53,9 +62,21 @@ for (const [name, mutation] of Object.entries(MUTATIONS)) {
  * the seed (revert the fix, search again) rather than deleting the test.
  */
 const REGRESSIONS: readonly { seed: number; replicas: number; bug: string }[] = [
-  { seed: 567, replicas: 3, bug: "Phase 1 re-proposed a learned value; the instance was resent after disposal" },
-  { seed: 580, replicas: 3, bug: "Phase 1 re-proposed a learned value; the instance was resent after disposal" },
-  { seed: 731, replicas: 3, bug: "Phase 1 re-proposed a learned value; the instance was resent after disposal" },
+  {
+    seed: 567,
+    replicas: 3,
+    bug: "Phase 1 re-proposed a learned value; the instance was resent after disposal",
+  },
+  {
+    seed: 580,
+    replicas: 3,
+    bug: "Phase 1 re-proposed a learned value; the instance was resent after disposal",
+  },
+  {
+    seed: 731,
+    replicas: 3,
+    bug: "Phase 1 re-proposed a learned value; the instance was resent after disposal",
+  },
 ];
 
 for (const { seed, replicas, bug } of REGRESSIONS) {

@@ -1,8 +1,10 @@
 import {
   type Ballot,
+  ballotLess,
   type CoreConfig,
   DEFAULT_CONFIG,
   type Effects,
+  formatBallot,
   InvariantViolation,
   type LogIndex,
   type Message,
@@ -11,8 +13,6 @@ import {
   PaxosNode,
   type StartState,
   type Value,
-  ballotLess,
-  formatBallot,
   valuesEqual,
 } from "../../consensus";
 import { type NetworkFaults, SimNetwork } from "./network";
@@ -178,7 +178,10 @@ export class Simulation {
       }
     }
     if (this.violations.length === 0 && finishedAt === null) {
-      this.violation("liveness", `not converged ${this.livenessTicks} ticks after faults stopped: ${this.progressReport()}`);
+      this.violation(
+        "liveness",
+        `not converged ${this.livenessTicks} ticks after faults stopped: ${this.progressReport()}`,
+      );
     }
     return {
       seed: this.options.seed,
@@ -225,13 +228,17 @@ export class Simulation {
   }
 
   private liveMembers(): NodeId[] {
-    return this.members.filter((id) => this.replicas.has(id) || (this.downSince.get(id) ?? -1) > this.now - 3);
+    return this.members.filter(
+      (id) => this.replicas.has(id) || (this.downSince.get(id) ?? -1) > this.now - 3,
+    );
   }
 
   private broadcastMembership(): void {
     for (const replica of this.replicas.values()) {
       const live = this.liveMembers();
-      this.schedule(this.rng.between(1, 3), () => this.onReplica(replica, (n) => n.setLiveMembers(live)));
+      this.schedule(this.rng.between(1, 3), () =>
+        this.onReplica(replica, (n) => n.setLiveMembers(live)),
+      );
     }
   }
 
@@ -285,9 +292,15 @@ export class Simulation {
     for (const entry of effects.decided) this.apply(replica, entry.index, entry.value);
     for (const event of effects.events) {
       if (event.type === "leading") {
-        this.trace.note(this.now, `${replica.id} leads ${formatBallot(event.ballot)} from=${event.fromIndex} horizon=${event.horizon}`);
+        this.trace.note(
+          this.now,
+          `${replica.id} leads ${formatBallot(event.ballot)} from=${event.fromIndex} horizon=${event.horizon}`,
+        );
       } else if (event.type === "stepped-down") {
-        this.trace.note(this.now, `${replica.id} steps down from ${formatBallot(event.ballot)}: ${event.reason}`);
+        this.trace.note(
+          this.now,
+          `${replica.id} steps down from ${formatBallot(event.ballot)}: ${event.reason}`,
+        );
       } else if (event.type === "left-recovery") {
         this.trace.note(this.now, `${replica.id} left recovery at ${event.chosenIndex}`);
       }
@@ -310,22 +323,35 @@ export class Simulation {
       // A replica never acts below a ballot it promised, in this life or an earlier one.
       const max = this.maxPromised.get(replica.id);
       if (max && ballotLess(m.ballot, max)) {
-        this.violation("broken-promise", `node ${replica.id} sent ${m.type} for ${formatBallot(m.ballot)} after promising ${formatBallot(max)}`);
+        this.violation(
+          "broken-promise",
+          `node ${replica.id} sent ${m.type} for ${formatBallot(m.ballot)} after promising ${formatBallot(max)}`,
+        );
       } else {
         this.maxPromised.set(replica.id, m.ballot);
       }
     }
     const touched =
-      m.type === "accepted" || m.type === "accept" ? m.index : m.type === "prepare" ? m.fromIndex : null;
+      m.type === "accepted" || m.type === "accept"
+        ? m.index
+        : m.type === "prepare"
+          ? m.fromIndex
+          : null;
     if (touched !== null && touched < disposedBefore) {
-      this.violation("disposed-touched", `node ${replica.id} sent ${m.type} for disposed index ${touched} (disposeBelow ${disposedBefore})`);
+      this.violation(
+        "disposed-touched",
+        `node ${replica.id} sent ${m.type} for disposed index ${touched} (disposeBelow ${disposedBefore})`,
+      );
     }
   }
 
   /** The state machine: applied entries must extend one agreed sequence. */
   private apply(replica: SimReplica, index: LogIndex, value: Value): void {
     if (index !== replica.applied.length + 1) {
-      this.violation("apply-order", `node ${replica.id} applied ${index} after ${replica.applied.length}`);
+      this.violation(
+        "apply-order",
+        `node ${replica.id} applied ${index} after ${replica.applied.length}`,
+      );
       return;
     }
     const agreed = this.chosen.get(index);
@@ -334,12 +360,16 @@ export class Simulation {
       if (value.type === "batch") {
         for (const c of value.commands) {
           const key = Buffer.from(c).toString();
-          if (!this.proposed.has(key)) this.violation("validity", `index ${index} holds ${key}, never proposed`);
+          if (!this.proposed.has(key))
+            this.violation("validity", `index ${index} holds ${key}, never proposed`);
           this.chosenCommands.add(key);
         }
       }
     } else if (!valuesEqual(agreed, value)) {
-      this.violation("agreement", `index ${index}: node ${replica.id} learned ${formatValue(value)}, others ${formatValue(agreed)}`);
+      this.violation(
+        "agreement",
+        `index ${index}: node ${replica.id} learned ${formatValue(value)}, others ${formatValue(agreed)}`,
+      );
       return;
     }
     replica.applied.push(value);
@@ -371,7 +401,9 @@ export class Simulation {
     const r = this.rng;
     if (this.crashes && r.chance(this.rates.crash)) {
       // Keep fewer than half of the replicas down or recovering at once (f < n/2).
-      const impaired = this.members.filter((id) => !this.replicas.has(id) || this.replicas.get(id)!.node.recovering);
+      const impaired = this.members.filter(
+        (id) => !this.replicas.has(id) || this.replicas.get(id)!.node.recovering,
+      );
       if (impaired.length < this.quorumFaults) {
         const victims = [...this.replicas.keys()];
         const leaning = this.elected !== null && r.chance(0.5) ? this.elected : r.pick(victims);
@@ -385,7 +417,10 @@ export class Simulation {
       const shuffled = r.shuffle([...this.members]);
       const cut = r.between(1, this.members.length - 1);
       this.network.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
-      this.trace.note(this.now, `partition ${shuffled.slice(0, cut).join(",")} | ${shuffled.slice(cut).join(",")}`);
+      this.trace.note(
+        this.now,
+        `partition ${shuffled.slice(0, cut).join(",")} | ${shuffled.slice(cut).join(",")}`,
+      );
     } else if (this.network.partitioned && r.chance(this.rates.heal)) {
       this.network.heal();
       this.trace.note(this.now, "heal");
@@ -404,7 +439,11 @@ export class Simulation {
   private stabilize(): void {
     this.stable = true;
     this.network.heal();
-    this.network.faults = { drop: 0, duplicate: 0, maxDelay: Math.min(this.rates.network.maxDelay, 2) };
+    this.network.faults = {
+      drop: 0,
+      duplicate: 0,
+      maxDelay: Math.min(this.rates.network.maxDelay, 2),
+    };
     this.trace.note(this.now, "faults stop");
     for (const id of [...this.downSince.keys()]) this.startReplica(id);
     this.elect();
@@ -427,7 +466,10 @@ export class Simulation {
       current.sentAt = this.now;
       const up = [...this.replicas.keys()];
       if (up.length === 0) continue;
-      const target = this.elected !== null && this.replicas.has(this.elected) && this.rng.chance(0.8) ? this.elected : this.rng.pick(up);
+      const target =
+        this.elected !== null && this.replicas.has(this.elected) && this.rng.chance(0.8)
+          ? this.elected
+          : this.rng.pick(up);
       const replica = this.replicas.get(target)!;
       this.schedule(1, () => this.onReplica(replica, (n) => n.propose([current.bytes])));
     }
@@ -445,7 +487,9 @@ export class Simulation {
   }
 
   private progressReport(): string {
-    const nodes = [...this.replicas.values()].map((r) => `${r.node.describe()} applied=${r.applied.length}`);
+    const nodes = [...this.replicas.values()].map(
+      (r) => `${r.node.describe()} applied=${r.applied.length}`,
+    );
     const waiting = this.clients.filter((c) => c.current).map((c) => c.current!.key);
     return `chosen=${this.chosen.size} waiting=[${waiting.join(",")}] elected=${this.elected}; ${nodes.join("; ")}`;
   }

@@ -54,7 +54,10 @@ export function formatMessage(m: Message): string {
       return `${head} b=${formatBallot(m.ballot)} from=${m.fromIndex}`;
     case "promise":
       return `${head} b=${formatBallot(m.ballot)} from=${m.fromIndex}${m.recovering ? " recovering" : ""} entries=${m.entries
-        .map((e) => `${e.index}:${e.ballot ? formatBallot(e.ballot) : "chosen"}=${formatValue(e.value)}`)
+        .map(
+          (e) =>
+            `${e.index}:${e.ballot ? formatBallot(e.ballot) : "chosen"}=${formatValue(e.value)}`,
+        )
         .join(" ")}`;
     case "nack":
       return `${head} b=${formatBallot(m.ballot)} promised=${formatBallot(m.promised)}`;
