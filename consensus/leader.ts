@@ -255,6 +255,15 @@ export class Leader {
         bytes += size;
         count++;
       }
+      // An index we already learned (a competing leader's entry, by catch-up)
+      // is decided: never propose into it.
+      const { learner } = this.host;
+      while (
+        this.phase.nextIndex <= learner.chosenIndex ||
+        learner.valueAt(this.phase.nextIndex) !== undefined
+      ) {
+        this.phase.nextIndex++;
+      }
       const commands = this.pending.splice(0, count);
       if (!this.proposeAt(this.phase.nextIndex, { type: "batch", commands })) {
         this.pending.unshift(...commands);

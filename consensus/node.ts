@@ -27,9 +27,10 @@ import {
 /** How this incarnation of the replica starts. */
 export interface StartState {
   /**
-   * The etcd ballot counter read when this process started. Every ballot this
-   * replica may have promised in an earlier life has a round at or below it;
-   * 0 means no ballot was ever allocated, so there is nothing to forget.
+   * The etcd ballot counter read when this process restarted. Every ballot
+   * this replica may have promised in an earlier life has a round at or below
+   * it. 0 means there is nothing to forget: no earlier life (a replica's first
+   * start) or no ballot ever allocated.
    */
   readonly fenceRound: number;
   /** Grows with every restart of this replica. */
@@ -191,8 +192,9 @@ export class PaxosNode {
         this.leader.onNack(m);
         break;
       case "disposed":
-        // The peer disposed instances we still need: they are chosen, so catch up.
-        this.learner.hearChosen(m.disposeBelow - 1);
+        // The peer disposed or compacted instances we still need: they are
+        // chosen, so catch up (by snapshot if its log no longer has them).
+        this.learner.hearChosen(Math.max(m.disposeBelow - 1, m.snapshotIndex));
         break;
       case "accept":
         this.onAccept(m);
@@ -219,6 +221,14 @@ export class PaxosNode {
   // ---- acceptor -------------------------------------------------------------
 
   private onPrepare(m: Prepare): void {
+    // Below our log's start, our record of what was chosen lives only in the
+    // snapshot: a promise from here would report nothing for indexes this
+    // replica may have helped choose (it may have learned them by catch-up
+    // after a crash, never accepting them). Refuse, as for a disposed index.
+    if (m.fromIndex <= this.learner.snapshotIndex) {
+      this.refuseDisposed(m.from, "prepare", m.fromIndex);
+      return;
+    }
     const outcome = this.acceptor.prepare(m.ballot, m.fromIndex);
     if (outcome === "disposed") {
       this.refuseDisposed(m.from, "prepare", m.fromIndex);

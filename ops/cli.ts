@@ -1,22 +1,41 @@
 #!/usr/bin/env node
 import "reflect-metadata";
-import { SIM_HELP, simCommand, UsageError } from "./sim-command";
+import { CLIENT_COMMANDS, CLIENT_HELP, clientCommand } from "./client-command";
+import { CLUSTER_HELP, clusterCommand } from "./cluster-command";
+import { SERVE_HELP, serveCommand } from "./serve-command";
+import { SIM_HELP, simCommand } from "./sim-command";
+import { UsageError } from "./usage-error";
 
 const HELP = `paxlog — a replicated key-value store on a MultiPaxos log
 
 Usage: paxlog <command> [options]
 
-Commands:
-  sim       run the deterministic cluster simulation (safety + liveness checks)
-  help      this text
+Running:
+  cluster up   start a local etcd and N replicas on loopback (the quick start)
+  serve        run one replica
+  sim          run the deterministic cluster simulation (safety + liveness checks)
+
+Client (against --endpoints, any replica; JSON out):
+  put KEY VALUE | get KEY | del KEY | cas KEY EXPECTED|--absent VALUE
+  incr KEY [BY] | append KEY SUFFIX | keys [PREFIX] | range START [END] | status
 
 Run "paxlog <command> --help" for a command's options.`;
 
-function main(argv: string[]): number {
+const HELPS: Record<string, string> = {
+  cluster: CLUSTER_HELP,
+  serve: SERVE_HELP,
+  sim: SIM_HELP,
+};
+
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "sim":
       return simCommand(rest);
+    case "serve":
+      return serveCommand(rest);
+    case "cluster":
+      return clusterCommand(rest);
     case undefined:
     case "help":
     case "-h":
@@ -24,21 +43,28 @@ function main(argv: string[]): number {
       console.log(HELP);
       return 0;
     default:
+      if (CLIENT_COMMANDS.includes(command)) return clientCommand(command, rest);
       console.error(`paxlog: unknown command "${command}"\n\n${HELP}`);
       return 2;
   }
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  if (
-    error instanceof UsageError ||
-    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
-  ) {
-    console.error(`paxlog: ${(error as Error).message}\n\n${SIM_HELP}`);
-    process.exitCode = 2;
-  } else {
-    throw error;
-  }
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const command = process.argv[2] ?? "";
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      const help = HELPS[command] ?? (CLIENT_COMMANDS.includes(command) ? CLIENT_HELP : HELP);
+      console.error(`paxlog ${command}: ${(error as Error).message}\n\n${help}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`paxlog ${command}: ${(error as Error).stack ?? error}`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { describeFailure, runSeeds } from "../test/sim/seeds";
+import { positiveInt, UsageError } from "./usage-error";
 
 export const SIM_HELP = `paxlog sim — run the deterministic simulation of a whole cluster
 
@@ -64,13 +65,4 @@ export function simCommand(argv: string[]): number {
     `seeds: ${summary.seeds}, steps: ${summary.steps}, violations: ${summary.violations} (${(summary.elapsedMs / 1000).toFixed(1)} s, ${rate.toFixed(1)} seeds/s)`,
   );
   return summary.violations > 0 ? 1 : 0;
-}
-
-export class UsageError extends Error {}
-
-function positiveInt(raw: string, flag: string): number {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`${flag} must be a positive integer, got "${raw}"`);
-  return n;
 }

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from "./history";
+import { type HistoryEntry, keysOf } from "./history";
 import { applyOp, resultMatches } from "./kv-model";
 import type { SearchModel } from "./search";
 
@@ -57,6 +57,8 @@ export function partitionModel(keys: readonly string[]): SearchModel<PartitionSt
     },
     hash: (state) => state.hash,
     readOnly: (entry) => entry.op.kind === "get",
+    footprint: (entry) => keysOf(entry.op).map(slotOf),
+    footprintSize: keys.length,
   };
 }
 

@@ -30,6 +30,13 @@ export interface SearchModel<S, E> {
   hash(state: S): number;
   /** True if the op never changes any state (a read); enables the forced-read rule. */
   readOnly?(entry: E): boolean;
+  /**
+   * The parts of the state (numbered 0..footprintSize-1) an op reads or writes.
+   * Ops with disjoint footprints must commute and not see each other's effects
+   * (keys of a KV store). Enables the independence rule; omit for a monolithic state.
+   */
+  footprint?(entry: E): readonly number[];
+  readonly footprintSize?: number;
 }
 
 export interface SearchOp<E> {
@@ -174,7 +181,7 @@ export function searchLinearization<S, E>(
   };
 
   /**
-   * Lowe's "read-only ops first" rule: a candidate that never changes the state
+   * Forced-read rule (a sound reduction, proved here): a candidate that never changes the state
    * and whose result matches the current state can be linearized right now without
    * loss of generality. Moving it to the front of any valid completion keeps the
    * others' states, and real time, since nothing pending returned before it was
@@ -190,6 +197,55 @@ export function searchLinearization<S, E>(
     }
     return undefined;
   };
+
+  /**
+   * Independence rule (a partial-order reduction; matters once txns merge keys
+   * into one partition). Let r be the op of the first pending return: every
+   * completion from here linearizes some candidates, then r. Close r's footprint
+   * under "shares a part with a candidate"; candidates outside the closure touch
+   * nothing r or the closed-in candidates touch, so they commute with all of them,
+   * and they can all be moved to just after r: real time still holds because no
+   * pending op returns before r does, and every candidate was invoked before that.
+   * So only candidates in the closure need trying here. Without this, the search
+   * permutes ops of unrelated keys whenever it backtracks.
+   */
+  const footprints = model.footprint ? ops.map((o) => model.footprint!(o.entry)) : undefined;
+  const partMark = new Uint8Array(model.footprintSize ?? 0);
+  const allowStamp = new Int32Array(n);
+  let stamp = 0;
+  let allowAll = true;
+  const computeAllowed = (): void => {
+    allowAll = true;
+    if (footprints === undefined || (model.footprintSize ?? 0) <= 1) return;
+    const candidates: number[] = [];
+    let e = next[head]!;
+    for (; e !== -1 && e < n; e = next[e]!) candidates.push(e);
+    if (e === -1 || !Number.isFinite(ops[e - n]!.ret)) return; // only open-ended ops left
+    allowAll = false;
+    stamp++;
+    const marked: number[] = [];
+    const mark = (c: number): void => {
+      allowStamp[c] = stamp;
+      for (const part of footprints[c]!) {
+        if (partMark[part] === 0) {
+          partMark[part] = 1;
+          marked.push(part);
+        }
+      }
+    };
+    mark(e - n);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const c of candidates) {
+        if (allowStamp[c] !== stamp && footprints[c]!.some((part) => partMark[part] === 1)) {
+          mark(c);
+          changed = true;
+        }
+      }
+    }
+    for (const part of marked) partMark[part] = 0;
+  };
+  const allowed = (c: number): boolean => allowAll || allowStamp[c] === stamp;
 
   // Ops with unknown outcome stay candidates to the very end, and most of them
   // either never took effect or took it late; trying them first at every node
@@ -219,12 +275,13 @@ export function searchLinearization<S, E>(
         entry = -1;
         pass = 1;
       } else {
+        computeAllowed();
         entry = next[head]!;
         pass = 0;
       }
     }
     if (entry !== -1 && entry < n) {
-      if (deferred(entry) === (pass === 1)) {
+      if (deferred(entry) === (pass === 1) && allowed(entry)) {
         steps++;
         const newState = model.step(state, ops[entry]!.entry);
         if (newState !== undefined && tryLinearize(entry, newState, false)) {
@@ -241,6 +298,7 @@ export function searchLinearization<S, E>(
       steps++;
       const c = backtrack();
       if (c === -1) return { verdict: "violation", longestPrefix: longest, steps };
+      computeAllowed(); // the parent's candidates again, c included
       pass = deferred(c) ? 1 : 0;
       entry = next[c]!;
     }

@@ -177,10 +177,13 @@ test("a forwarded command reaches the peer's handler and its reply comes back", 
     },
   });
   t.teardown(() => Promise.all([p.a.close(), p.b.close()]));
-  const reply = await p.a.submit(
-    n2,
-    { command: Buffer.from("incr x"), via: 1, timeoutMs: 1000 },
-    5000,
+  // Submit fails fast while the link connects (the replica retries): retry the same way.
+  const reply = await waitFor(
+    () =>
+      p.a
+        .submit(n2, { command: Buffer.from("incr x"), via: 1, timeoutMs: 1000 }, 5000)
+        .catch(() => null),
+    { timeoutMs: 10_000, intervalMs: 50, message: "the forwarded command is answered" },
   );
   t.is(reply.outcome, "result");
   if (reply.outcome === "result") {
@@ -194,7 +197,6 @@ test("a forwarded command reaches the peer's handler and its reply comes back", 
 test("a snapshot streams in bounded chunks, in order; a missing one is an error", async (t) => {
   const chunks: SnapshotChunk[] = Array.from({ length: 5 }, (_, i) => ({
     index: 77,
-    totalBytes: 5 * 1024,
     data: Buffer.alloc(1024, i),
   }));
   let serve = true;
@@ -220,4 +222,16 @@ test("a snapshot streams in bounded chunks, in order; a missing one is an error"
       // consume
     }
   });
+});
+
+test("a forwarded command to a dead peer fails fast instead of waiting out its deadline", async (t) => {
+  const p = await pair();
+  t.teardown(() => p.a.close());
+  await deliver(p, [EVERY_MESSAGE[0]!]);
+  await p.b.close();
+  const started = Date.now();
+  await t.throwsAsync(
+    p.a.submit(n2, { command: Buffer.from("x"), via: 1, timeoutMs: 10_000 }, 10_000),
+  );
+  t.true(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms`);
 });

@@ -13,7 +13,7 @@ import { PeerService } from "./proto";
 /** Batches written but not yet flushed to a peer before we start dropping (Paxos resends). */
 const MAX_UNFLUSHED_BATCHES = 256;
 const MIN_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 2_000;
+const MAX_BACKOFF_MS = 1_000;
 
 const waitForReady = (): grpc.Metadata => new grpc.Metadata({ waitForReady: true });
 
@@ -107,9 +107,10 @@ export class PeerLink {
 
   submit(request: SubmitRequest, timeoutMs: number): Promise<SubmitReply> {
     return new Promise((resolve, reject) => {
-      // waitForReady: a peer that is (re)connecting gets the whole deadline, not an instant failure.
+      // Fail fast when the peer is not connected: the caller re-reads the
+      // leader hint and retries, rather than waiting on a dead leader.
       const options = { deadline: Date.now() + timeoutMs };
-      this.client.Submit(request, waitForReady(), options, (error, reply) => {
+      this.client.Submit(request, new grpc.Metadata(), options, (error, reply) => {
         if (error || !reply) {
           reject(error ?? new Error("empty reply"));
           return;

@@ -17,9 +17,7 @@ export type SubmitReply =
 
 export interface SnapshotChunk {
   readonly index: number;
-  readonly totalBytes: number;
   readonly data: Uint8Array;
-  readonly sha256?: Uint8Array;
 }
 
 /** What the replica answers on its gRPC port. */

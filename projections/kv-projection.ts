@@ -1,0 +1,171 @@
+import { freeze } from "immer";
+import {
+  applyEntry,
+  type ClientId,
+  type ClientSession,
+  type Command,
+  type CommandResult,
+  DEFAULT_CONFIG,
+  type DomainConfig,
+  type KeyEntry,
+  type KvEvent,
+  type KvStore,
+  type LogIndex,
+  NO_INDEX,
+} from "../domain";
+import {
+  type BTree,
+  btreeDelete,
+  btreeFirst,
+  btreeGet,
+  btreeSet,
+  DEFAULT_FANOUT,
+  emptyTree,
+  type MTree,
+} from "./btree";
+import { type Change, changeOf } from "./change-feed";
+import { projectionImmer } from "./immer";
+import { EntryRecord, SessionRecord } from "./records";
+
+/**
+ * The KV projection: the state after applying log entries 1..appliedIndex.
+ * Immutable; each `applyBatch` returns a new version sharing every
+ * untouched node with the old one, so holding on to an old version is an
+ * O(1) snapshot.
+ */
+export interface KvProjection {
+  readonly appliedIndex: LogIndex;
+  /** key → {value, version, modIndex} */
+  readonly kv: BTree<KeyEntry>;
+  /** clientId → exactly-once record */
+  readonly sessions: BTree<ClientSession>;
+  /**
+   * The same clients ordered by (lastIndex, clientId), so expiry pops the
+   * idle ones from the front instead of scanning every client.
+   */
+  readonly idle: BTree<ClientId>;
+  /** Not part of the state proper (not in snapshots or digests); must match cluster-wide. */
+  readonly config: DomainConfig;
+}
+
+export function createProjection(
+  config: DomainConfig = DEFAULT_CONFIG,
+  fanout = DEFAULT_FANOUT,
+): KvProjection {
+  return freeze(
+    {
+      appliedIndex: NO_INDEX,
+      kv: emptyTree<KeyEntry>(fanout),
+      sessions: emptyTree<ClientSession>(fanout),
+      idle: emptyTree<ClientId>(fanout),
+      config,
+    },
+    true,
+  );
+}
+
+/** Fixed-width index prefix: string order of idle keys = (lastIndex, clientId) order. */
+export function idleKey(index: LogIndex, clientId: ClientId): string {
+  return String(index).padStart(16, "0") + clientId;
+}
+
+interface MutableProjection {
+  appliedIndex: LogIndex;
+  kv: MTree<KeyEntry>;
+  sessions: MTree<ClientSession>;
+  idle: MTree<ClientId>;
+}
+
+/** The domain's KvStore over a draft (or an owned mutable copy) of the projection. */
+class TreeStore implements KvStore {
+  constructor(private readonly p: MutableProjection) {}
+
+  getEntry(key: string): KeyEntry | undefined {
+    return btreeGet(this.p.kv as unknown as BTree<KeyEntry>, key);
+  }
+  getSession(clientId: ClientId): ClientSession | undefined {
+    return btreeGet(this.p.sessions as unknown as BTree<ClientSession>, clientId);
+  }
+  setEntry(key: string, e: KeyEntry): void {
+    btreeSet(
+      this.p.kv,
+      key,
+      e instanceof EntryRecord ? e : new EntryRecord(e.value, e.version, e.modIndex),
+    );
+  }
+  deleteEntry(key: string): void {
+    btreeDelete(this.p.kv, key);
+  }
+  setSession(clientId: ClientId, s: ClientSession): void {
+    const prev = this.getSession(clientId);
+    if (prev === undefined || prev.lastIndex !== s.lastIndex) {
+      if (prev !== undefined) btreeDelete(this.p.idle, idleKey(prev.lastIndex, clientId));
+      btreeSet(this.p.idle, idleKey(s.lastIndex, clientId), clientId);
+    }
+    btreeSet(
+      this.p.sessions,
+      clientId,
+      s instanceof SessionRecord
+        ? s
+        : new SessionRecord(s.lastRequestId, s.lastIndex, s.lastResult),
+    );
+  }
+  expireSessions(idleBefore: LogIndex): void {
+    const idle = this.p.idle as unknown as BTree<ClientId>;
+    for (;;) {
+      const first = btreeFirst(idle);
+      if (first === undefined) return;
+      const session = this.getSession(first.val);
+      if (session === undefined || session.lastIndex >= idleBefore) return;
+      btreeDelete(this.p.idle, first.key);
+      btreeDelete(this.p.sessions, first.val);
+    }
+  }
+}
+
+export interface BatchOutcome {
+  readonly projection: KvProjection;
+  /** One per command, in order (read markers included). */
+  readonly results: CommandResult[];
+  /** The key changes this entry made, in order (feed them to the change feed). */
+  readonly changes: Change[];
+}
+
+/**
+ * Applies the decided entry at `index` (all its commands) in one `produce`.
+ * `index` must be above `appliedIndex` (entries are applied in log order;
+ * an index without commands may be skipped or applied with `[]`, which gives
+ * the same state). Violating that is a replica bug: it throws.
+ */
+export function applyBatch(
+  projection: KvProjection,
+  index: LogIndex,
+  commands: readonly Command[],
+): BatchOutcome {
+  if (!(Number.isSafeInteger(index) && index > projection.appliedIndex)) {
+    throw new Error(
+      `invariant: applyBatch(${index}) after appliedIndex ${projection.appliedIndex}: entries must be applied in order`,
+    );
+  }
+  let results: CommandResult[] = [];
+  const changes: Change[] = [];
+  const collect = (e: KvEvent) => {
+    const c = changeOf(e);
+    if (c !== undefined) changes.push(c);
+  };
+  const next = projectionImmer.produce(projection, (draft) => {
+    const d = draft as unknown as MutableProjection;
+    results = applyEntry(new TreeStore(d), index, commands, projection.config, collect);
+    d.appliedIndex = index;
+  });
+  return { projection: next, results, changes };
+}
+
+/** Shorthand readers. */
+export function getEntry(p: KvProjection, key: string): KeyEntry | undefined {
+  return btreeGet(p.kv, key);
+}
+
+export function getSession(p: KvProjection, clientId: ClientId): ClientSession | undefined {
+  return btreeGet(p.sessions, clientId);
+}

@@ -1,0 +1,438 @@
+import {
+  type CoreConfig,
+  DEFAULT_CONFIG,
+  type Effects,
+  formatBallot,
+  type Message,
+  type NodeId,
+  nodeId,
+  PaxosNode,
+  type SnapshotNeed,
+} from "../consensus";
+import { type Command, decodeCommand, encodeCommand, readMarker } from "../domain";
+import type { Coordinator } from "../transport/etcd";
+import type { SnapshotChunk, SubmitReply, SubmitRequest } from "../transport/grpc/peer-server";
+import { PeerTransport } from "../transport/grpc/peer-transport";
+import { errorFields, type Logger } from "../transport/log";
+import type {
+  ClusterView,
+  CommandOutcome,
+  Consistency,
+  KvService,
+  ReadOutcome,
+} from "../transport/rest/service";
+import type { ReplicaConfig } from "./config";
+import { decodeResult, encodeResult } from "./result-bytes";
+import { SnapshotCodec } from "./snapshot-transfer";
+import type { StateMachine } from "./state-machine";
+import type { Settled, Waiters } from "./waiters";
+
+/** Longest wait for one forwarded attempt before the leader hint is read again. */
+const FORWARD_ATTEMPT_MS = 2_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One replica process: it drives the consensus core (ticks, peer messages,
+ * etcd events, client proposals), carries out the core's effects (sends,
+ * applying decided entries, ballot rounds, snapshot transfers), and serves
+ * clients through the KvService interface the REST API calls.
+ */
+export class Replica implements KvService {
+  private core: PaxosNode | null = null;
+  private transport: PeerTransport | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private outgoing: Message[] = [];
+  private flushScheduled = false;
+  private roundRequested = false;
+  private fetchingSnapshot = false;
+  private lastSnapshotIndex = 0;
+  private readRequestId = 0;
+  private readerId = "";
+  private readonly proposed = new Map<Uint8Array, Command>();
+  private stopped = false;
+
+  constructor(
+    private readonly config: ReplicaConfig,
+    private readonly coordinator: Coordinator,
+    private readonly machine: StateMachine,
+    private readonly waiters: Waiters,
+    private readonly snapshots: SnapshotCodec,
+    private readonly log: Logger,
+  ) {}
+
+  get id(): NodeId {
+    return this.config.nodeId;
+  }
+
+  get serving(): boolean {
+    return this.core !== null && !this.stopped;
+  }
+
+  /**
+   * Registers in etcd, reads the ballot fence, then starts the core, the
+   * peer transport and the tick loop. The fence is read after this process
+   * started: every round it could have promised in an earlier life is at or
+   * below it (DESIGN §4).
+   */
+  async start(): Promise<void> {
+    await this.coordinator.start();
+    const incarnation = this.coordinator.incarnation;
+    // Incarnation 1 never ran before, so it promised nothing: only a restart
+    // is amnesiac. (Fencing a first boot would make every replica that starts
+    // after the first ballot "recovering", and a new cluster could deadlock.)
+    const fenceRound = incarnation > 1 ? await this.coordinator.readRound() : 0;
+    this.readerId = `reader-${this.id}-${incarnation}`;
+    const coreConfig: CoreConfig = {
+      ...DEFAULT_CONFIG,
+      ...this.config.core,
+      id: this.id,
+      members: [...this.config.peers.keys()],
+    };
+    this.core = new PaxosNode(coreConfig, { fenceRound, incarnation });
+    this.log.info("replica starting", {
+      incarnation,
+      fenceRound,
+      recovering: this.core.recovering,
+      members: coreConfig.members,
+    });
+    this.transport = new PeerTransport(
+      this.id,
+      this.config.peers,
+      {
+        onMessages: (messages) => {
+          for (const m of messages) this.input((core) => core.step(m));
+        },
+        onSubmit: (request) => this.onSubmit(request),
+        onFetchSnapshot: (minIndex) => this.serveSnapshot(minIndex),
+      },
+      this.log.child({ component: "grpc" }),
+    );
+    await this.transport.start(this.config.grpcListen);
+    this.coordinator.on("leader", (leader) =>
+      this.input((core) => core.setLeaderHint(leader === null ? null : nodeId(leader))),
+    );
+    this.coordinator.on("members", (members) =>
+      this.input((core) => core.setLiveMembers([...members.keys()].map(nodeId))),
+    );
+    this.input((core) => core.setLiveMembers([...this.coordinator.members.keys()].map(nodeId)));
+    const leader = this.coordinator.leader;
+    this.input((core) => core.setLeaderHint(leader === null ? null : nodeId(leader)));
+    this.timer = setInterval(() => this.input((core) => core.tick()), this.config.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.waiters.clear();
+    await this.transport?.close();
+    await this.coordinator.stop();
+    this.log.info("replica stopped");
+  }
+
+  // ---- driving the core -------------------------------------------------------
+
+  private input(fn: (core: PaxosNode) => Effects): void {
+    if (!this.core || this.stopped) return;
+    this.carryOut(fn(this.core));
+  }
+
+  private carryOut(effects: Effects): void {
+    if (effects.messages.length > 0) {
+      for (const m of effects.messages) this.outgoing.push(m);
+      this.scheduleFlush();
+    }
+    for (const entry of effects.decided) this.machine.apply(entry);
+    if (effects.decided.length > 0) this.maybeSnapshot();
+    if (effects.requestRound) this.requestRound();
+    if (effects.snapshotNeeded) void this.fetchSnapshot(effects.snapshotNeeded);
+    for (const bytes of effects.rejected) {
+      const command = this.proposed.get(bytes);
+      if (command) this.waiters.notLeader(command.clientId, command.requestId);
+    }
+    for (const event of effects.events) this.logEvent(event);
+  }
+
+  /** One gRPC batch per peer per turn of the event loop. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const batch = this.outgoing;
+      this.outgoing = [];
+      this.transport?.send(batch);
+    });
+  }
+
+  private logEvent(event: Effects["events"][number]): void {
+    switch (event.type) {
+      case "leading":
+        this.log.info("leading", {
+          ballot: formatBallot(event.ballot),
+          fromIndex: event.fromIndex,
+          horizon: event.horizon,
+        });
+        break;
+      case "stepped-down":
+        this.log.info("stepped down", { ballot: formatBallot(event.ballot), reason: event.reason });
+        break;
+      case "left-recovery":
+        this.log.info("left recovery: a full acceptor again", { chosenIndex: event.chosenIndex });
+        break;
+      case "disposed":
+        this.log.debug("disposed instances", { disposeBelow: event.disposeBelow });
+        break;
+      case "refused-disposed":
+        // A protocol error by the asker: it tried to re-invoke a disposed instance.
+        this.log.warn("refused a request for a disposed instance", { ...event });
+        break;
+    }
+  }
+
+  private requestRound(): void {
+    if (this.roundRequested) return;
+    this.roundRequested = true;
+    this.coordinator.allocateRound().then(
+      (round) => {
+        this.roundRequested = false;
+        this.input((core) => core.grantRound(round));
+      },
+      (error) => {
+        this.roundRequested = false;
+        this.log.warn("could not allocate a ballot round", { error: errorFields(error) });
+      },
+    );
+  }
+
+  private maybeSnapshot(): void {
+    const applied = this.machine.appliedIndex;
+    if (applied - this.lastSnapshotIndex < this.config.snapshotEvery) return;
+    const snapshot = this.machine.takeSnapshot();
+    this.lastSnapshotIndex = snapshot.index;
+    const compactThrough = Math.max(0, snapshot.index - this.config.retainTail);
+    this.input((core) => core.compact(compactThrough));
+  }
+
+  private serveSnapshot(minIndex: number): AsyncIterable<SnapshotChunk> | null {
+    const snapshot = this.machine.latestSnapshot;
+    if (snapshot.index < minIndex || snapshot.index === 0) return null;
+    return this.snapshots.encode(snapshot.view);
+  }
+
+  private async fetchSnapshot(need: SnapshotNeed): Promise<void> {
+    if (this.fetchingSnapshot || !this.transport) return;
+    this.fetchingSnapshot = true;
+    const started = Date.now();
+    try {
+      const chunks = this.transport.fetchSnapshot(need.from, need.index, 10 * 60_000);
+      const view = await this.snapshots.decode(chunks, this.config.domain);
+      if (view.appliedIndex > this.machine.appliedIndex) {
+        this.machine.install(view);
+        this.lastSnapshotIndex = view.appliedIndex;
+        this.input((core) => core.installSnapshot(view.appliedIndex));
+        this.log.info("installed a snapshot", {
+          from: need.from,
+          index: view.appliedIndex,
+          ms: Date.now() - started,
+        });
+      }
+    } catch (error) {
+      this.log.warn("snapshot transfer failed", { from: need.from, error: errorFields(error) });
+    } finally {
+      this.fetchingSnapshot = false;
+    }
+  }
+
+  // ---- client commands ------------------------------------------------------
+
+  private leadsOrMayLead(): boolean {
+    const status = this.core?.status();
+    return this.coordinator.leader === this.id || status?.role === "leader";
+  }
+
+  private knownLeader(): NodeId | null {
+    const hinted = this.coordinator.leader;
+    if (hinted !== null) return nodeId(hinted);
+    return this.core?.status().leaderId ?? null;
+  }
+
+  /** Proposes a command here and waits until it is applied (or refused). */
+  private async proposeLocally(command: Command, timeoutMs: number): Promise<Settled> {
+    const bytes = encodeCommand(command);
+    const settled = this.waiters.wait(command.clientId, command.requestId, timeoutMs);
+    this.proposed.set(bytes, command);
+    try {
+      this.input((core) => core.propose([bytes]));
+      return await settled;
+    } finally {
+      this.proposed.delete(bytes);
+    }
+  }
+
+  async command(command: Command, timeoutMs: number): Promise<CommandOutcome> {
+    const settled = await this.runCommand(command, timeoutMs);
+    return settled.kind === "ok" ? { kind: "ok", result: settled.result } : settled;
+  }
+
+  /**
+   * Runs a command through the log from any replica: proposed here when this
+   * replica leads, else forwarded to the leader; retried (safely: exactly
+   * once per request id) when the leader changes, until the deadline.
+   */
+  private async runCommand(
+    command: Command,
+    timeoutMs: number,
+  ): Promise<
+    | {
+        kind: "ok";
+        result: import("../domain").CommandResult;
+        view: import("../projections/kv-projection").KvProjection | null;
+      }
+    | { kind: "unavailable"; reason: string; retryAfterSeconds: number }
+  > {
+    const deadline = Date.now() + timeoutMs;
+    let backoff = 20;
+    let reason = "no leader known";
+    while (!this.stopped && Date.now() < deadline) {
+      const remaining = deadline - Date.now();
+      if (this.leadsOrMayLead()) {
+        const settled = await this.proposeLocally(command, remaining);
+        if (settled.kind === "applied")
+          return { kind: "ok", result: settled.result, view: settled.view };
+        if (settled.kind === "timeout") {
+          reason = "the command was not decided in time (no quorum?)";
+          break;
+        }
+      } else {
+        const leader = this.knownLeader();
+        if (leader !== null && leader !== this.id && this.transport) {
+          try {
+            // A bounded attempt: a leader that crashed or froze is given up on
+            // in time to follow the next hint (the retry is safe: exactly once).
+            const attempt = Math.min(remaining, FORWARD_ATTEMPT_MS);
+            const request: SubmitRequest = {
+              command: encodeCommand(command),
+              via: this.id,
+              timeoutMs: attempt,
+            };
+            const reply = await this.transport.submit(leader, request, attempt);
+            if (reply.outcome === "result")
+              return { kind: "ok", result: decodeResult(reply.result), view: null };
+            if (reply.outcome === "timeout")
+              reason = `the leader (${leader}) could not decide the command in time`;
+            else reason = `replica ${leader} does not lead`;
+          } catch (error) {
+            reason = `leader ${leader} unreachable: ${(error as Error).message}`;
+          }
+        }
+      }
+      await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+      backoff = Math.min(backoff * 2, 500);
+    }
+    return { kind: "unavailable", reason, retryAfterSeconds: 1 };
+  }
+
+  private async onSubmit(request: SubmitRequest): Promise<SubmitReply> {
+    const decoded = decodeCommand(request.command);
+    if (!decoded.ok) throw new Error(`undecodable forwarded command: ${decoded.error.message}`);
+    if (!this.leadsOrMayLead()) return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
+    // Answer a little before the forwarder's deadline, so it hears "timeout"
+    // from us rather than a transport error.
+    const timeoutMs = Math.max(1, Math.min(request.timeoutMs, this.config.requestTimeoutMs) - 100);
+    const settled = await this.proposeLocally(decoded.value, timeoutMs);
+    switch (settled.kind) {
+      case "applied":
+        return {
+          outcome: "result",
+          result: encodeResult(settled.result),
+          index: settled.result.index,
+        };
+      case "not-leader":
+        return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
+      case "timeout":
+        return { outcome: "timeout", timeout: "not decided in time" };
+    }
+  }
+
+  // ---- reads -----------------------------------------------------------------
+
+  async readView(
+    consistency: Consistency,
+    minIndex: number,
+    timeoutMs: number,
+  ): Promise<ReadOutcome> {
+    if (consistency === "sequential") {
+      // Local state, once it reflects at least what the client has already seen.
+      const reached = await this.machine.waitForIndex(minIndex, timeoutMs);
+      if (!reached) {
+        return {
+          kind: "unavailable",
+          reason: `this replica has not applied index ${minIndex} yet (at ${this.machine.appliedIndex})`,
+          retryAfterSeconds: 1,
+        };
+      }
+      return { kind: "ok", view: this.machine.current };
+    }
+    // Linearizable: a read marker through the log; answer from a state at or after its index.
+    const deadline = Date.now() + timeoutMs;
+    const marker = readMarker(this.readerId, ++this.readRequestId);
+    const outcome = await this.runCommand(marker, timeoutMs);
+    if (outcome.kind !== "ok") return outcome;
+    if (outcome.view) return { kind: "ok", view: outcome.view };
+    const index = Math.max(outcome.result.index, minIndex);
+    const reached = await this.machine.waitForIndex(index, Math.max(0, deadline - Date.now()));
+    if (!reached) {
+      return {
+        kind: "unavailable",
+        reason: `read marker at ${index} not applied here in time`,
+        retryAfterSeconds: 1,
+      };
+    }
+    return { kind: "ok", view: this.machine.current };
+  }
+
+  // ---- status ------------------------------------------------------------------
+
+  cluster(): ClusterView {
+    const core = this.core;
+    if (!core) throw new Error("replica not started");
+    const status = core.status();
+    const live = this.coordinator.members;
+    const members = [...this.config.peers].map(([id, grpcAddress]) => {
+      const info = live.get(id);
+      const learned =
+        id === this.id
+          ? status.chosenIndex
+          : (status.peers.find((p) => p.id === id)?.learnedIndex ?? null);
+      return {
+        id,
+        status: (info ? (id === this.id && status.recovering ? "recovering" : "up") : "down") as
+          | "up"
+          | "recovering"
+          | "down",
+        learnedIndex: learned,
+        restUrl: info?.restUrl ?? null,
+        grpcAddress,
+        incarnation: info?.incarnation ?? null,
+      };
+    });
+    return {
+      nodeId: this.id,
+      leader: this.coordinator.leader,
+      role: status.role,
+      ballot: status.promised,
+      leaderBallot: status.leaderBallot,
+      members,
+      chosenIndex: status.chosenIndex,
+      appliedIndex: this.machine.appliedIndex,
+      disposeBelow: status.disposeBelow,
+      snapshotIndex: this.machine.latestSnapshot.index,
+      logStartsAfter: status.snapshotIndex,
+      recovering: status.recovering,
+      etcdReachable: this.coordinator.etcdReachable ?? null,
+      incarnation: status.incarnation,
+    };
+  }
+}

@@ -1,0 +1,425 @@
+import restify, { type Request, type Response } from "restify";
+import { type CommandResult, type Limits, parseCommand } from "../../domain";
+import type { KvProjection } from "../../projections/kv-projection";
+import { get, listKeys, multiGet, range } from "../../projections/queries";
+import { errorFields, type Logger } from "../log";
+import { ClientIdLanes } from "./client-ids";
+import { badRequest, type HttpError, statusOf, unavailable } from "./errors";
+import type { Consistency, KvService } from "./service";
+
+export interface RestOptions {
+  readonly nodeId: number;
+  readonly limits: Limits;
+  readonly requestTimeoutMs: number;
+  /** Most items a list or range answers when the client gives no limit. */
+  readonly defaultListLimit?: number;
+}
+
+const INDEX_HEADER = "X-Paxlog-Index";
+const MAX_LIST_LIMIT = 10_000;
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+/**
+ * The client API (restify, JSON). It only translates: HTTP into commands
+ * and queries, results and errors into HTTP. Every answer carries the log
+ * index it reflects in X-Paxlog-Index; errors are `{error, code}`.
+ */
+export class RestApi {
+  private readonly server: restify.Server;
+  private readonly lanes: ClientIdLanes;
+
+  constructor(
+    private readonly service: KvService,
+    private readonly options: RestOptions,
+    private readonly log: Logger,
+  ) {
+    this.lanes = new ClientIdLanes(options.nodeId);
+    this.server = restify.createServer({
+      name: "paxlog",
+      handleUncaughtExceptions: false,
+      // Passed through to find-my-way, whose default (100) would 404 most keys
+      // the domain accepts: give room for a percent-encoded maximal key, so an
+      // oversized one reaches validation and gets its 413.
+      maxParamLength: Math.max(4096, options.limits.maxKeyBytes * 12),
+    } as restify.ServerOptions);
+    // Values may be up to maxValueBytes; leave room for JSON escaping and the envelope.
+    const maxBodySize = options.limits.maxValueBytes * 2 + 64 * 1024;
+    this.server.use(restify.plugins.queryParser({ mapParams: false }));
+    this.server.use(
+      restify.plugins.bodyParser({ mapParams: false, maxBodySize, rejectUnknown: false }),
+    );
+    // restify's own errors (bad JSON, body too large, no route) answer in our format.
+    this.server.on(
+      "restifyError",
+      (
+        _req: Request,
+        res: Response,
+        err: Error & { statusCode?: number },
+        callback: () => void,
+      ) => {
+        const status = err.statusCode ?? 500;
+        const code =
+          status === 413
+            ? "PAYLOAD_TOO_LARGE"
+            : status === 404
+              ? "NOT_FOUND"
+              : status === 405
+                ? "METHOD_NOT_ALLOWED"
+                : status < 500
+                  ? "BAD_REQUEST"
+                  : "INTERNAL";
+        const body = { error: status < 500 ? err.message : "internal error", code };
+        (err as unknown as { toJSON: () => unknown }).toJSON = () => body;
+        if (status >= 500) this.log.error("restify error", { error: errorFields(err) });
+        res.setHeader(INDEX_HEADER, String(this.appliedIndex()));
+        callback();
+      },
+    );
+    this.routes();
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () =>
+        resolve((this.server.address() as { port: number }).port),
+      );
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private appliedIndex(): number {
+    try {
+      return this.service.serving ? this.service.cluster().appliedIndex : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private routes(): void {
+    const s = this.server;
+    s.get(
+      "/healthz",
+      this.handle(async (_req, res) => {
+        if (!this.service.serving) throw unavailable("not serving yet", 1);
+        this.send(res, 200, { ok: true }, this.appliedIndex());
+      }),
+    );
+    s.get(
+      "/v1/cluster",
+      this.handle(async (_req, res) => {
+        const view = this.service.cluster();
+        this.send(res, 200, view, view.appliedIndex);
+      }),
+    );
+    s.put(
+      "/v1/kv/:key",
+      this.command((req) => ({
+        type: "put",
+        key: this.key(req),
+        value: this.bodyField(req, "value"),
+      })),
+    );
+    s.del(
+      "/v1/kv/:key",
+      this.command((req) => ({ type: "delete", key: this.key(req) })),
+    );
+    s.post(
+      "/v1/kv/:key/cas",
+      this.command((req) => {
+        const body = this.body(req);
+        if (!("expected" in body))
+          throw badRequest('body needs "expected" (a string, or null for "must be absent")');
+        return {
+          type: "cas",
+          key: this.key(req),
+          expected: body["expected"],
+          value: body["value"],
+          ...(body["expectedVersion"] === undefined
+            ? {}
+            : { expectedVersion: body["expectedVersion"] }),
+        };
+      }),
+    );
+    s.post(
+      "/v1/kv/:key/incr",
+      this.command((req) => {
+        const body = this.body(req, true);
+        return { type: "incr", key: this.key(req), by: body["by"] === undefined ? 1 : body["by"] };
+      }),
+    );
+    s.post(
+      "/v1/kv/:key/append",
+      this.command((req) => ({
+        type: "append",
+        key: this.key(req),
+        suffix: this.bodyField(req, "value"),
+      })),
+    );
+    s.post(
+      "/v1/txn",
+      this.command((req) => {
+        const body = this.body(req);
+        return { type: "putMany", puts: body["puts"] ?? [], deletes: body["deletes"] ?? [] };
+      }),
+    );
+    s.get(
+      "/v1/kv/:key",
+      this.handle(async (req, res) => {
+        const key = this.key(req);
+        const view = await this.view(req);
+        const answer = get(view, key);
+        if (!answer.item) {
+          this.send(
+            res,
+            404,
+            { error: `key not found: ${key}`, code: "NOT_FOUND", index: answer.index },
+            answer.index,
+          );
+          return;
+        }
+        const { value, version } = answer.item;
+        this.send(res, 200, { key, value, version, index: answer.index }, answer.index);
+      }),
+    );
+    s.get(
+      "/v1/kv",
+      this.handle(async (req, res) => {
+        const q = this.query(req);
+        const modes = ["keys", "prefix", "start"].filter((m) => q[m] !== undefined);
+        if (modes.length !== 1)
+          throw badRequest("give exactly one of ?keys=a,b,c  ?prefix=p  ?start=a&end=b");
+        const view = await this.view(req);
+        const limit = this.limit(q);
+        let items: { key: string; value: string; version: number }[];
+        let more = false;
+        if (q["keys"] !== undefined) {
+          const keys = q["keys"].split(",").filter((k) => k.length > 0);
+          if (keys.length > MAX_LIST_LIMIT) throw badRequest(`at most ${MAX_LIST_LIMIT} keys`);
+          items = multiGet(view, keys).items.flatMap((i) => (i ? [i] : []));
+        } else {
+          const start = q["prefix"] ?? q["start"]!;
+          const end = q["prefix"] !== undefined ? prefixEnd(q["prefix"]) : q["end"];
+          const answer = range(view, start, end, limit);
+          items = [...answer.items];
+          more = answer.more;
+        }
+        const index = view.appliedIndex;
+        this.send(
+          res,
+          200,
+          { items: items.map(({ key, value, version }) => ({ key, value, version })), more, index },
+          index,
+        );
+      }),
+    );
+    s.get(
+      "/v1/keys",
+      this.handle(async (req, res) => {
+        const q = this.query(req);
+        const view = await this.view(req);
+        const answer = listKeys(view, q["prefix"] ?? "", this.limit(q), q["after"]);
+        this.send(
+          res,
+          200,
+          { keys: answer.items, more: answer.more, index: answer.index },
+          answer.index,
+        );
+      }),
+    );
+  }
+
+  /** A route that turns the request into a command and answers with its result. */
+  private command(build: (req: Request) => Record<string, unknown>): restify.RequestHandler {
+    return this.handle(async (req, res) => {
+      const shape = build(req);
+      const identity = this.identity(req);
+      try {
+        const parsed = parseCommand(
+          { ...shape, clientId: identity.clientId, requestId: identity.requestId },
+          this.options.limits,
+        );
+        if (!parsed.ok)
+          throw {
+            status: statusOf(parsed.error.code),
+            code: parsed.error.code,
+            error: parsed.error.message,
+          } satisfies HttpError;
+        const outcome = await this.service.command(parsed.value, this.options.requestTimeoutMs);
+        if (outcome.kind === "unavailable")
+          throw unavailable(outcome.reason, outcome.retryAfterSeconds);
+        this.answer(res, outcome.result);
+      } finally {
+        identity.release();
+      }
+    });
+  }
+
+  private answer(res: Response, result: CommandResult): void {
+    const { index } = result;
+    switch (result.type) {
+      case "put":
+      case "incr":
+      case "append":
+        this.send(
+          res,
+          200,
+          { key: result.key, value: result.value, version: result.version, index },
+          index,
+        );
+        return;
+      case "deleted":
+        this.send(res, 200, { key: result.key, deleted: result.deleted, index }, index);
+        return;
+      case "cas":
+        this.send(
+          res,
+          200,
+          {
+            succeeded: result.succeeded,
+            key: result.key,
+            value: result.value,
+            version: result.version,
+            index,
+          },
+          index,
+        );
+        return;
+      case "txn":
+      case "read":
+        this.send(res, 200, { index }, index);
+        return;
+      case "rejected":
+        this.send(
+          res,
+          statusOf(result.code),
+          { error: result.message, code: result.code, index },
+          index,
+        );
+        return;
+    }
+  }
+
+  /** The caller's request identity, or a borrowed lane when it sent none. */
+  private identity(req: Request): { clientId: string; requestId: number; release: () => void } {
+    const clientId = req.header("X-Paxlog-Client-Id");
+    const requestId = req.header("X-Paxlog-Request-Id");
+    if (clientId === undefined && requestId === undefined) return this.lanes.take();
+    if (clientId === undefined || requestId === undefined) {
+      throw badRequest("send both X-Paxlog-Client-Id and X-Paxlog-Request-Id, or neither");
+    }
+    const n = Number(requestId);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw badRequest("X-Paxlog-Request-Id must be a positive integer, increasing per client");
+    return { clientId, requestId: n, release: () => {} };
+  }
+
+  private async view(req: Request): Promise<KvProjection> {
+    const q = this.query(req);
+    const consistency = (q["consistency"] ?? "linearizable") as Consistency;
+    if (consistency !== "linearizable" && consistency !== "sequential") {
+      throw badRequest('consistency must be "linearizable" or "sequential"');
+    }
+    const rawMin = req.header("X-Paxlog-Min-Index");
+    const minIndex = rawMin === undefined ? 0 : Number(rawMin);
+    if (!Number.isSafeInteger(minIndex) || minIndex < 0)
+      throw badRequest("X-Paxlog-Min-Index must be a non-negative integer");
+    const outcome = await this.service.readView(
+      consistency,
+      minIndex,
+      this.options.requestTimeoutMs,
+    );
+    if (outcome.kind === "unavailable")
+      throw unavailable(outcome.reason, outcome.retryAfterSeconds);
+    return outcome.view;
+  }
+
+  private key(req: Request): string {
+    const key = req.params?.["key"];
+    if (typeof key !== "string") throw badRequest("missing key");
+    return key;
+  }
+
+  private body(req: Request, optional = false): Record<string, unknown> {
+    const body: unknown = req.body;
+    if ((body === undefined || body === null || body === "") && optional) return {};
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw badRequest("the body must be a JSON object");
+    return body as Record<string, unknown>;
+  }
+
+  private bodyField(req: Request, field: string): unknown {
+    const body = this.body(req);
+    if (!(field in body)) throw badRequest(`body needs "${field}"`);
+    return body[field];
+  }
+
+  private query(req: Request): Record<string, string | undefined> {
+    const q = (req.query ?? {}) as Record<string, unknown>;
+    const out: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(q)) {
+      if (typeof v !== "string") throw badRequest(`query parameter ${k} given more than once`);
+      out[k] = v;
+    }
+    return out;
+  }
+
+  private limit(q: Record<string, string | undefined>): number {
+    if (q["limit"] === undefined) return this.options.defaultListLimit ?? 1000;
+    const n = Number(q["limit"]);
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_LIST_LIMIT)
+      throw badRequest(`limit must be 1..${MAX_LIST_LIMIT}`);
+    return n;
+  }
+
+  private send(res: Response, status: number, body: unknown, index: number): void {
+    res.setHeader(INDEX_HEADER, String(index));
+    res.send(status, body);
+  }
+
+  /** The boundary: every failure becomes a JSON answer, never a crash. */
+  private handle(fn: Handler): restify.RequestHandler {
+    return (req, res, next) => {
+      fn(req, res).then(
+        () => next(),
+        (error: unknown) => {
+          if (isHttpError(error)) {
+            if (error.retryAfterSeconds !== undefined)
+              res.setHeader("Retry-After", String(error.retryAfterSeconds));
+            this.send(
+              res,
+              error.status,
+              { error: error.error, code: error.code },
+              this.appliedIndex(),
+            );
+          } else {
+            this.log.error("request failed", {
+              method: req.method,
+              url: req.url,
+              error: errorFields(error),
+            });
+            this.send(res, 500, { error: "internal error", code: "INTERNAL" }, this.appliedIndex());
+          }
+          next();
+        },
+      );
+    };
+  }
+}
+
+function isHttpError(e: unknown): e is HttpError {
+  return typeof e === "object" && e !== null && "status" in e && "code" in e && "error" in e;
+}
+
+/** The smallest string above every string with this prefix (for prefix ranges). */
+function prefixEnd(prefix: string): string | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const c = prefix.charCodeAt(i);
+    if (c < 0xffff) return prefix.slice(0, i) + String.fromCharCode(c + 1);
+  }
+  return undefined;
+}

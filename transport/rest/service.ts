@@ -1,0 +1,52 @@
+import type { Command, CommandResult } from "../../domain";
+import type { KvProjection } from "../../projections/kv-projection";
+
+export type Consistency = "linearizable" | "sequential";
+
+/** How a client command ended, as the REST layer needs to know it. */
+export type CommandOutcome =
+  | { readonly kind: "ok"; readonly result: CommandResult }
+  /** No leader or quorum could be reached in time: the client may retry (503). */
+  | { readonly kind: "unavailable"; readonly reason: string; readonly retryAfterSeconds: number };
+
+/** A read view: a projection at (at least) the index the guarantee requires. */
+export type ReadOutcome =
+  | { readonly kind: "ok"; readonly view: KvProjection }
+  | { readonly kind: "unavailable"; readonly reason: string; readonly retryAfterSeconds: number };
+
+export interface MemberView {
+  readonly id: number;
+  readonly status: "up" | "recovering" | "down";
+  readonly learnedIndex: number | null;
+  readonly restUrl: string | null;
+  readonly grpcAddress: string;
+  readonly incarnation: number | null;
+}
+
+export interface ClusterView {
+  readonly nodeId: number;
+  readonly leader: number | null;
+  readonly role: string;
+  readonly ballot: { readonly round: number; readonly nodeId: number };
+  readonly leaderBallot: { readonly round: number; readonly nodeId: number };
+  readonly members: readonly MemberView[];
+  readonly chosenIndex: number;
+  readonly appliedIndex: number;
+  readonly disposeBelow: number;
+  readonly snapshotIndex: number;
+  readonly logStartsAfter: number;
+  readonly recovering: boolean;
+  readonly etcdReachable: boolean | null;
+  readonly incarnation: number;
+}
+
+/** What the REST API needs from a replica. */
+export interface KvService {
+  /** Runs a command through the log (forwarding to the leader if need be). */
+  command(command: Command, timeoutMs: number): Promise<CommandOutcome>;
+  /** A view for reading with the given guarantee, at or after `minIndex`. */
+  readView(consistency: Consistency, minIndex: number, timeoutMs: number): Promise<ReadOutcome>;
+  cluster(): ClusterView;
+  /** True once the replica serves requests. */
+  readonly serving: boolean;
+}
