@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The README's "main job": until the replica process lands (issue 4), this runs
-# the deterministic simulator of the whole cluster on a few hundred seeds.
+# The README's "main job": a local 5-replica cluster with its own etcd on
+# loopback (REST on 8081..8085). Extra arguments go to "paxlog cluster up".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash ops/scripts/ensure-deps.sh
 npx tsc -p tsconfig.json
-exec node dist/ops/cli.js sim --seeds 300 "$@"
+exec node dist/ops/cli.js cluster up "$@"
