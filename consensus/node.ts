@@ -133,6 +133,16 @@ export class PaxosNode {
     return this.isRecovering;
   }
 
+  /** True while this replica leads a ballot (Phase 1 done). */
+  get leading(): boolean {
+    return this.leader.isLeading;
+  }
+
+  /** The replica this one believes leads (itself when leading), if any. */
+  get knownLeader(): NodeId | null {
+    return this.leader.isLeading ? this.id : this.leaderId;
+  }
+
   // ---- inputs ---------------------------------------------------------------
 
   tick(): Effects {

@@ -248,14 +248,17 @@ export class Replica implements KvService {
   // ---- client commands ------------------------------------------------------
 
   private leadsOrMayLead(): boolean {
-    const status = this.core?.status();
-    return this.coordinator.leader === this.id || status?.role === "leader";
+    return this.coordinator.leader === this.id || this.core?.leading === true;
   }
 
   private knownLeader(): NodeId | null {
     const hinted = this.coordinator.leader;
     if (hinted !== null) return nodeId(hinted);
-    return this.core?.status().leaderId ?? null;
+    return this.core?.knownLeader ?? null;
+  }
+
+  get appliedIndex(): number {
+    return this.machine.appliedIndex;
   }
 
   /** Proposes a command here and waits until it is applied (or refused). */

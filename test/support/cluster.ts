@@ -11,6 +11,8 @@ export interface ClusterOptions {
   readonly snapshotEvery?: number;
   readonly retainTail?: number;
   readonly leaseTtlSeconds?: number;
+  /** More `paxlog serve` flags for every replica (e.g. ["--request-timeout-ms", "1500"]). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface ReplicaProcess {
@@ -63,6 +65,7 @@ export class TestCluster {
       String(options.retainTail ?? 100),
       "--log-level",
       "info",
+      ...(options.extraArgs ?? []),
     ];
     const replicas = rest.map((port, i) => ({
       id: i + 1,

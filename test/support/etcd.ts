@@ -64,19 +64,9 @@ function installExitHook(): void {
   });
 }
 
-/** A port the kernel just handed out on 127.0.0.1 (then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
+import { freePort } from "./ports";
+
+export { freePort };
 
 function tempRoot(): string {
   return existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();

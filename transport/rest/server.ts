@@ -93,11 +93,7 @@ export class RestApi {
   }
 
   private appliedIndex(): number {
-    try {
-      return this.service.serving ? this.service.cluster().appliedIndex : 0;
-    } catch {
-      return 0;
-    }
+    return this.service.appliedIndex;
   }
 
   private routes(): void {

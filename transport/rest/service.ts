@@ -49,4 +49,6 @@ export interface KvService {
   cluster(): ClusterView;
   /** True once the replica serves requests. */
   readonly serving: boolean;
+  /** The last log index applied here (for X-Paxlog-Index on every answer). */
+  readonly appliedIndex: number;
 }
