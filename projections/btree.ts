@@ -1,56 +1,85 @@
 /**
- * A persistent B+tree of small plain nodes, sorted by key in UTF-16 code
- * unit order (JavaScript's `<` on strings; used everywhere: queries,
- * snapshots, digests).
+ * A persistent B+tree of small nodes, sorted by key in UTF-16 code unit
+ * order (JavaScript's `<` on strings; used everywhere: queries, snapshots,
+ * digests).
  *
- * Why a tree: immer copies a whole object/Map on the first write inside a
- * `produce`; over a flat 100k-entry Map that is ~30 ms per produce. Here a
+ * Why a tree: copying a flat 100k-entry Map per batch is ~30 ms. Here a
  * write copies only the nodes on one root-to-leaf path (each ≤ `fanout`
  * slots), every other node is shared with the previous version, and a
  * snapshot is just the frozen root.
  *
- * The mutating functions (`btreeSet`, `btreeDelete`) mutate in place: call
- * them on an immer draft (that is what makes the result persistent) or on a
- * tree you own. The read functions work on drafts and frozen trees alike.
+ * Persistence is done here, not by immer: nodes are class instances, so
+ * immer never drafts them (a draft of the tree would pay a proxy trap and
+ * an `isDraftable` check on every node read of every lookup; that was ~30%
+ * of the apply path). The mutating functions (`btreeSet`, `btreeDelete`)
+ * take the tree header `t` (an immer draft, or a header you own) and an
+ * optional `Edit`: a node created during that edit is changed in place by
+ * later writes of the same edit (so a batch copies each touched node once),
+ * any other node is copied first. `edit.finish()` freezes every node the
+ * edit created (node and arrays); without an edit, each call is its own
+ * edit. Published nodes are therefore always frozen and never change.
+ *
+ * The read functions work on any version, during an edit or not.
  *
  * Invariants (checked by `btreeCheck`): keys strictly increasing; all leaves
  * at the same depth; every node except the root holds between
  * `fanout/2` and `fanout` keys (leaf) or children (branch); a branch with n
  * children has n-1 separators and child i holds keys in
- * [keys[i-1], keys[i]).
+ * [seps[i-1], seps[i]).
  *
  * Values are stored as-is and treated as immutable; store frozen non-plain
  * records (class instances) so immer never proxies them (see records.ts).
  */
-/**
- * A leaf is an immutable sorted run (a frozen class instance, so immer never
- * drafts it: a write builds a new leaf with native array copies of ≤ fanout
- * slots instead of paying a proxy trap per shifted slot). Branches are plain
- * objects that immer drafts and path-copies.
- */
+
+/** One write session: nodes it created may be mutated until `finish()`. */
+export class Edit {
+  private created: BNode<unknown>[] | undefined = [];
+
+  /** @internal Registers a node created by this edit. */
+  adopt<N extends BNode<unknown>>(node: N): N {
+    if (this.created === undefined) throw new Error("invariant: btree edit already finished");
+    this.created.push(node);
+    return node;
+  }
+
+  /** Freezes every node this edit created; the edit cannot be used afterwards. */
+  finish(): void {
+    const created = this.created;
+    if (created === undefined) return;
+    this.created = undefined;
+    for (let i = 0; i < created.length; i++) {
+      const n = created[i]!;
+      Object.freeze(n.keys);
+      if (n.type === "leaf") Object.freeze(n.vals);
+      else Object.freeze(n.children);
+      Object.freeze(n);
+    }
+  }
+
+  get finished(): boolean {
+    return this.created === undefined;
+  }
+}
+
+/** A sorted run of entries. Frozen once published (see `Edit`). */
 export class BLeaf<V> {
   readonly type = "leaf" as const;
   constructor(
     readonly keys: readonly string[],
     readonly vals: readonly V[],
-  ) {
-    // The arrays are not frozen at runtime: Object.freeze on every new leaf
-    // array halved apply throughput (measured); `readonly` types guard them.
-    Object.freeze(this);
-  }
+    /** The edit that created it (may mutate it until the edit finishes). */
+    readonly edit: Edit | undefined,
+  ) {}
 }
 
-/** A branch's separators, immutable for the same reason as leaves. */
-export class Seps {
-  constructor(readonly keys: readonly string[]) {
-    Object.freeze(this);
-  }
-}
-
-export interface BBranch<V> {
-  readonly type: "branch";
-  readonly seps: Seps;
-  readonly children: readonly BNode<V>[];
+/** `keys` are the separators: child i holds keys in [keys[i-1], keys[i]). */
+export class BBranch<V> {
+  readonly type = "branch" as const;
+  constructor(
+    readonly keys: readonly string[],
+    readonly children: readonly BNode<V>[],
+    readonly edit: Edit | undefined,
+  ) {}
 }
 
 export type BNode<V> = BLeaf<V> | BBranch<V>;
@@ -62,12 +91,20 @@ export interface BTree<V> {
   readonly fanout: number;
 }
 
-// Mutable views used by the in-place algorithms (an immer draft has this shape).
+// Mutable views used by the in-place algorithms on nodes the edit owns.
+interface MLeaf<V> {
+  type: "leaf";
+  keys: string[];
+  vals: V[];
+  edit: Edit | undefined;
+}
 interface MBranch<V> {
   type: "branch";
-  seps: Seps;
+  keys: string[];
   children: BNode<V>[];
+  edit: Edit | undefined;
 }
+/** The tree header seen as mutable (an immer draft of a `BTree` has this shape). */
 export interface MTree<V> {
   root: BNode<V>;
   size: number;
@@ -76,9 +113,20 @@ export interface MTree<V> {
 
 export const DEFAULT_FANOUT = 64;
 
+const frozenLeaf = <V>(keys: string[], vals: V[]): BLeaf<V> => {
+  Object.freeze(keys);
+  Object.freeze(vals);
+  return Object.freeze(new BLeaf(keys, vals, undefined));
+};
+const frozenBranch = <V>(keys: string[], children: BNode<V>[]): BBranch<V> => {
+  Object.freeze(keys);
+  Object.freeze(children);
+  return Object.freeze(new BBranch(keys, children, undefined));
+};
+
 export function emptyTree<V>(fanout = DEFAULT_FANOUT): BTree<V> {
   if (!Number.isInteger(fanout) || fanout < 4) throw new Error("fanout must be an integer ≥ 4");
-  return { root: new BLeaf<V>([], []), size: 0, fanout };
+  return { root: frozenLeaf<V>([], []), size: 0, fanout };
 }
 
 /** A draft (or an owned tree) seen through the mutable view. */
@@ -112,7 +160,7 @@ function upperBound(keys: readonly string[], key: string): number {
 
 export function btreeGet<V>(t: BTree<V>, key: string): V | undefined {
   let node = t.root;
-  while (node.type === "branch") node = node.children[upperBound(node.seps.keys, key)]!;
+  while (node.type === "branch") node = node.children[upperBound(node.keys, key)]!;
   const i = lowerBound(node.keys, key);
   return node.keys[i] === key ? node.vals[i] : undefined;
 }
@@ -151,7 +199,7 @@ function scanNode<V>(
     }
     return true;
   }
-  const first = start === undefined ? 0 : upperBound(node.seps.keys, start);
+  const first = start === undefined ? 0 : upperBound(node.keys, start);
   for (let c = first; c < node.children.length; c++) {
     if (!scanNode(node.children[c]!, c === first ? start : undefined, visit)) return false;
   }
@@ -185,153 +233,158 @@ export function* btreeEntries<V>(t: BTree<V>): Generator<[string, V], void, unde
   }
 }
 
-function insertAt<T>(a: readonly T[], i: number, x: T): T[] {
-  const out = a.slice(0, i);
-  out.push(x);
-  for (let j = i; j < a.length; j++) out.push(a[j]!);
-  return out;
+function ownLeaf<V>(n: BLeaf<V>, edit: Edit): MLeaf<V> {
+  if (n.edit === edit) return n as unknown as MLeaf<V>;
+  return edit.adopt(new BLeaf(n.keys.slice(), n.vals.slice(), edit)) as unknown as MLeaf<V>;
 }
 
-function removeAt<T>(a: readonly T[], i: number): T[] {
-  const out = a.slice(0, i);
-  for (let j = i + 1; j < a.length; j++) out.push(a[j]!);
-  return out;
+function ownBranch<V>(n: BBranch<V>, edit: Edit): MBranch<V> {
+  if (n.edit === edit) return n as unknown as MBranch<V>;
+  return edit.adopt(
+    new BBranch(n.keys.slice(), n.children.slice(), edit),
+  ) as unknown as MBranch<V>;
 }
 
-interface SetResult<V> {
-  added: boolean;
-  /** For a leaf: the new leaf to put in its slot (branches are changed in place). */
-  node?: BNode<V>;
-  split?: { sep: string; right: BNode<V> };
-}
+// Out-parameters of setIn (no result object per level per write).
+let added = false;
+let splitSep = "";
+let splitRight: BNode<unknown> | undefined;
 
 /** Inserts or replaces; returns true when the key is new. */
-export function btreeSet<V>(t: MTree<V>, key: string, val: V): boolean {
-  const r = setIn(t.root, key, val, t.fanout);
-  if (r.node !== undefined) t.root = r.node;
-  if (r.split !== undefined) {
-    const branch: BBranch<V> = {
-      type: "branch",
-      seps: new Seps([r.split.sep]),
-      children: [t.root, r.split.right],
-    };
-    t.root = branch;
+export function btreeSet<V>(t: MTree<V>, key: string, val: V, edit?: Edit): boolean {
+  const e = edit ?? new Edit();
+  if (e.finished) throw new Error("invariant: btree edit already finished");
+  added = false;
+  splitRight = undefined;
+  let root = setIn(t.root, key, val, t.fanout, e);
+  const right = splitRight as BNode<V> | undefined;
+  if (right !== undefined) {
+    splitRight = undefined;
+    root = e.adopt(new BBranch([splitSep], [root, right], e));
   }
-  if (r.added) t.size++;
-  return r.added;
+  if (root !== t.root) t.root = root;
+  const wasAdded = added;
+  if (wasAdded) t.size++;
+  if (edit === undefined) e.finish();
+  return wasAdded;
 }
 
-function setIn<V>(node: BNode<V>, key: string, val: V, fanout: number): SetResult<V> {
+/** Returns the node to put in the parent's slot; sets `added` and the split out-params. */
+function setIn<V>(node: BNode<V>, key: string, val: V, fanout: number, edit: Edit): BNode<V> {
   if (node.type === "leaf") {
-    const keys = node.keys;
-    const i = lowerBound(keys, key);
-    if (i < keys.length && keys[i] === key) {
-      const vals = node.vals.slice();
-      vals[i] = val;
-      return { added: false, node: new BLeaf(keys, vals) };
+    const i = lowerBound(node.keys, key);
+    if (i < node.keys.length && node.keys[i] === key) {
+      const l = ownLeaf(node, edit);
+      l.vals[i] = val;
+      return l as unknown as BLeaf<V>;
     }
-    const k2 = insertAt(keys, i, key);
-    const v2 = insertAt(node.vals, i, val);
-    if (k2.length <= fanout) return { added: true, node: new BLeaf(k2, v2) };
-    const half = k2.length >>> 1;
-    const right = new BLeaf(k2.slice(half), v2.slice(half));
-    return {
-      added: true,
-      node: new BLeaf(k2.slice(0, half), v2.slice(0, half)),
-      split: { sep: right.keys[0]!, right },
-    };
+    added = true;
+    const l = ownLeaf(node, edit);
+    l.keys.splice(i, 0, key);
+    l.vals.splice(i, 0, val);
+    if (l.keys.length > fanout) {
+      const half = l.keys.length >>> 1;
+      const right = edit.adopt(new BLeaf(l.keys.splice(half), l.vals.splice(half), edit));
+      splitSep = right.keys[0]!;
+      splitRight = right;
+    }
+    return l as unknown as BLeaf<V>;
   }
-  const b = node as unknown as MBranch<V>;
-  const ci = upperBound(b.seps.keys, key);
-  const r = setIn(b.children[ci]!, key, val, fanout);
-  if (r.node !== undefined) b.children[ci] = r.node;
-  if (r.split === undefined) return { added: r.added };
-  b.seps = new Seps(insertAt(b.seps.keys, ci, r.split.sep));
-  b.children.splice(ci + 1, 0, r.split.right);
-  if (b.children.length <= fanout) return { added: r.added };
-  // split: the left keeps `half` children; the separator between them moves up
-  const half = b.children.length >>> 1;
-  const children = b.children.splice(half);
-  const seps = b.seps.keys;
-  b.seps = new Seps(seps.slice(0, half - 1));
-  const right: BBranch<V> = { type: "branch", seps: new Seps(seps.slice(half)), children };
-  return { added: r.added, split: { sep: seps[half - 1]!, right } };
+  const ci = upperBound(node.keys, key);
+  const child = node.children[ci]!;
+  const nc = setIn(child, key, val, fanout, edit);
+  const right = splitRight as BNode<V> | undefined;
+  if (nc === child && right === undefined) return node;
+  const b = ownBranch(node, edit);
+  b.children[ci] = nc;
+  if (right === undefined) return b as unknown as BBranch<V>;
+  splitRight = undefined;
+  b.keys.splice(ci, 0, splitSep);
+  b.children.splice(ci + 1, 0, right);
+  if (b.children.length > fanout) {
+    // split: the left keeps `half` children; the separator between them moves up
+    const half = b.children.length >>> 1;
+    const children = b.children.splice(half);
+    const seps = b.keys.splice(half - 1);
+    splitSep = seps.shift()!;
+    splitRight = edit.adopt(new BBranch(seps, children, edit));
+  }
+  return b as unknown as BBranch<V>;
 }
 
 /** Removes the key; returns true when it was present. */
-export function btreeDelete<V>(t: MTree<V>, key: string): boolean {
-  const r = deleteIn(t.root, key, t.fanout >>> 1);
-  if (r === undefined) return false;
-  if (r !== true) t.root = r;
-  const root = t.root;
-  if (root.type === "branch" && root.children.length === 1) t.root = root.children[0]!;
-  t.size--;
-  return true;
+export function btreeDelete<V>(t: MTree<V>, key: string, edit?: Edit): boolean {
+  const e = edit ?? new Edit();
+  if (e.finished) throw new Error("invariant: btree edit already finished");
+  let root = deleteIn(t.root, key, t.fanout >>> 1, e);
+  if (root !== undefined) {
+    if (root.type === "branch" && root.children.length === 1) root = root.children[0]!;
+    if (root !== t.root) t.root = root;
+    t.size--;
+  }
+  if (edit === undefined) e.finish();
+  return root !== undefined;
 }
 
 const count = <V>(n: BNode<V>) => (n.type === "leaf" ? n.keys.length : n.children.length);
 
-/** undefined = not found; a leaf = the leaf's replacement; true = removed in place (branch). */
-function deleteIn<V>(node: BNode<V>, key: string, min: number): BLeaf<V> | true | undefined {
+/** undefined = not found; otherwise the (owned) node to put in the parent's slot. */
+function deleteIn<V>(node: BNode<V>, key: string, min: number, edit: Edit): BNode<V> | undefined {
   if (node.type === "leaf") {
     const i = lowerBound(node.keys, key);
     if (i >= node.keys.length || node.keys[i] !== key) return undefined;
-    return new BLeaf(removeAt(node.keys, i), removeAt(node.vals, i));
+    const l = ownLeaf(node, edit);
+    l.keys.splice(i, 1);
+    l.vals.splice(i, 1);
+    return l as unknown as BLeaf<V>;
   }
-  const b = node as unknown as MBranch<V>;
-  const ci = upperBound(b.seps.keys, key);
-  const r = deleteIn(b.children[ci]!, key, min);
+  const ci = upperBound(node.keys, key);
+  const r = deleteIn(node.children[ci]!, key, min, edit);
   if (r === undefined) return undefined;
-  if (r !== true) b.children[ci] = r;
-  if (count(b.children[ci]!) < min) rebalance(b, ci, min);
-  return true;
+  const b = ownBranch(node, edit);
+  b.children[ci] = r;
+  if (count(r) < min) rebalance(b, ci, min, edit);
+  return b as unknown as BBranch<V>;
 }
 
-function replaceSep(parent: MBranch<unknown>, i: number, sep: string): void {
-  const keys = parent.seps.keys.slice();
-  keys[i] = sep;
-  parent.seps = new Seps(keys);
-}
-
-/** Child `ci` of `parent` is one under the minimum: borrow from a sibling or merge. */
-function rebalance<V>(parent: MBranch<V>, ci: number, min: number): void {
+/** Child `ci` of `parent` (owned) is one under the minimum: borrow from a sibling or merge. */
+function rebalance<V>(parent: MBranch<V>, ci: number, min: number, edit: Edit): void {
   const child = parent.children[ci]!;
   const left = ci > 0 ? parent.children[ci - 1]! : undefined;
   const right = ci + 1 < parent.children.length ? parent.children[ci + 1]! : undefined;
   if (left !== undefined && count(left) > min) {
     if (child.type === "leaf" && left.type === "leaf") {
-      const n = left.keys.length - 1;
-      parent.children[ci - 1] = new BLeaf(left.keys.slice(0, n), left.vals.slice(0, n));
-      const moved = new BLeaf([left.keys[n]!, ...child.keys], [left.vals[n]!, ...child.vals]);
-      parent.children[ci] = moved;
-      replaceSep(parent, ci - 1, moved.keys[0]!);
+      const l = ownLeaf(left, edit);
+      const c = ownLeaf(child, edit);
+      c.keys.unshift(l.keys.pop()!);
+      c.vals.unshift(l.vals.pop()!);
+      parent.children[ci - 1] = l as unknown as BLeaf<V>;
+      parent.keys[ci - 1] = c.keys[0]!;
     } else if (child.type === "branch" && left.type === "branch") {
-      const c = child as unknown as MBranch<V>;
-      const l = left as unknown as MBranch<V>;
+      const l = ownBranch(left, edit);
+      const c = ownBranch(child, edit);
       c.children.unshift(l.children.pop()!);
-      c.seps = new Seps([parent.seps.keys[ci - 1]!, ...c.seps.keys]);
-      const lk = l.seps.keys;
-      replaceSep(parent, ci - 1, lk[lk.length - 1]!);
-      l.seps = new Seps(lk.slice(0, lk.length - 1));
+      c.keys.unshift(parent.keys[ci - 1]!);
+      parent.keys[ci - 1] = l.keys.pop()!;
+      parent.children[ci - 1] = l as unknown as BBranch<V>;
     }
     return;
   }
   if (right !== undefined && count(right) > min) {
     if (child.type === "leaf" && right.type === "leaf") {
-      parent.children[ci] = new BLeaf(
-        [...child.keys, right.keys[0]!],
-        [...child.vals, right.vals[0]!],
-      );
-      const rest = new BLeaf(right.keys.slice(1), right.vals.slice(1));
-      parent.children[ci + 1] = rest;
-      replaceSep(parent, ci, rest.keys[0]!);
+      const r = ownLeaf(right, edit);
+      const c = ownLeaf(child, edit);
+      c.keys.push(r.keys.shift()!);
+      c.vals.push(r.vals.shift()!);
+      parent.children[ci + 1] = r as unknown as BLeaf<V>;
+      parent.keys[ci] = r.keys[0]!;
     } else if (child.type === "branch" && right.type === "branch") {
-      const c = child as unknown as MBranch<V>;
-      const r = right as unknown as MBranch<V>;
-      c.seps = new Seps([...c.seps.keys, parent.seps.keys[ci]!]);
+      const r = ownBranch(right, edit);
+      const c = ownBranch(child, edit);
+      c.keys.push(parent.keys[ci]!);
       c.children.push(r.children.shift()!);
-      replaceSep(parent, ci, r.seps.keys[0]!);
-      r.seps = new Seps(r.seps.keys.slice(1));
+      parent.keys[ci] = r.keys.shift()!;
+      parent.children[ci + 1] = r as unknown as BBranch<V>;
     }
     return;
   }
@@ -340,13 +393,20 @@ function rebalance<V>(parent: MBranch<V>, ci: number, min: number): void {
   const a = parent.children[j]!;
   const b = parent.children[j + 1]!;
   if (a.type === "leaf" && b.type === "leaf") {
-    parent.children[j] = new BLeaf([...a.keys, ...b.keys], [...a.vals, ...b.vals]);
+    const m = ownLeaf(a, edit);
+    for (let i = 0; i < b.keys.length; i++) {
+      m.keys.push(b.keys[i]!);
+      m.vals.push(b.vals[i]!);
+    }
+    parent.children[j] = m as unknown as BLeaf<V>;
   } else if (a.type === "branch" && b.type === "branch") {
-    const ma = a as unknown as MBranch<V>;
-    ma.seps = new Seps([...a.seps.keys, parent.seps.keys[j]!, ...b.seps.keys]);
-    ma.children.push(...b.children);
+    const m = ownBranch(a, edit);
+    m.keys.push(parent.keys[j]!);
+    for (const k of b.keys) m.keys.push(k);
+    for (const c of b.children) m.children.push(c);
+    parent.children[j] = m as unknown as BBranch<V>;
   }
-  parent.seps = new Seps(removeAt(parent.seps.keys, j));
+  parent.keys.splice(j, 1);
   parent.children.splice(j + 1, 1);
 }
 
@@ -363,7 +423,7 @@ export function btreeFromSorted<V>(
   let level: { node: BNode<V>; min: string }[] = [];
   for (const [from, to] of evenSlices(keys.length, fanout)) {
     level.push({
-      node: new BLeaf(keys.slice(from, to), vals.slice(from, to)),
+      node: frozenLeaf(keys.slice(from, to), vals.slice(from, to)),
       min: keys[from]!,
     });
   }
@@ -372,11 +432,10 @@ export function btreeFromSorted<V>(
     for (const [from, to] of evenSlices(level.length, fanout)) {
       const group = level.slice(from, to);
       next.push({
-        node: {
-          type: "branch",
-          seps: new Seps(group.slice(1).map((g) => g.min)),
-          children: group.map((g) => g.node),
-        },
+        node: frozenBranch(
+          group.slice(1).map((g) => g.min),
+          group.map((g) => g.node),
+        ),
         min: group[0]!.min,
       });
     }
@@ -413,7 +472,7 @@ export function btreeCheck<V>(t: BTree<V>): string | undefined {
     const n = node.type === "leaf" ? node.keys.length : node.children.length;
     if (n > t.fanout) return `node with ${n} > fanout ${t.fanout}`;
     if (!isRoot && n < min) return `node with ${n} < min ${min}`;
-    const keys = node.type === "leaf" ? node.keys : node.seps.keys;
+    const keys = node.keys;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       if (i > 0 && !(keys[i - 1]! < k)) return "keys not strictly increasing";

@@ -20,6 +20,7 @@ import {
   btreeGet,
   btreeSet,
   DEFAULT_FANOUT,
+  Edit,
   emptyTree,
   type MTree,
 } from "./btree";
@@ -76,14 +77,27 @@ interface MutableProjection {
   idle: MTree<ClientId>;
 }
 
-/** The domain's KvStore over a draft (or an owned mutable copy) of the projection. */
+/**
+ * The domain's KvStore over a draft (or an owned mutable copy) of the
+ * projection. Session writes are buffered and written to the trees once per
+ * client by `flush()` (a batch only needs each client's last record; the
+ * per-command results are returned separately), so a batch of n commands
+ * from c clients does c session/idle tree writes instead of n.
+ */
 class TreeStore implements KvStore {
+  private readonly pending = new Map<ClientId, SessionRecord>();
+  /** Nodes created by this batch are written in place, then frozen by `finish()`. */
+  private readonly edit = new Edit();
+
   constructor(private readonly p: MutableProjection) {}
 
   getEntry(key: string): KeyEntry | undefined {
     return btreeGet(this.p.kv as unknown as BTree<KeyEntry>, key);
   }
   getSession(clientId: ClientId): ClientSession | undefined {
+    return this.pending.get(clientId) ?? this.treeSession(clientId);
+  }
+  private treeSession(clientId: ClientId): ClientSession | undefined {
     return btreeGet(this.p.sessions as unknown as BTree<ClientSession>, clientId);
   }
   setEntry(key: string, e: KeyEntry): void {
@@ -91,34 +105,47 @@ class TreeStore implements KvStore {
       this.p.kv,
       key,
       e instanceof EntryRecord ? e : new EntryRecord(e.value, e.version, e.modIndex),
+      this.edit,
     );
   }
   deleteEntry(key: string): void {
-    btreeDelete(this.p.kv, key);
+    btreeDelete(this.p.kv, key, this.edit);
   }
   setSession(clientId: ClientId, s: ClientSession): void {
-    const prev = this.getSession(clientId);
-    if (prev === undefined || prev.lastIndex !== s.lastIndex) {
-      if (prev !== undefined) btreeDelete(this.p.idle, idleKey(prev.lastIndex, clientId));
-      btreeSet(this.p.idle, idleKey(s.lastIndex, clientId), clientId);
-    }
-    btreeSet(
-      this.p.sessions,
+    this.pending.set(
       clientId,
       s instanceof SessionRecord
         ? s
         : new SessionRecord(s.lastRequestId, s.lastIndex, s.lastResult),
     );
   }
+  /** Writes the buffered sessions (and their idle-order keys) to the trees. */
+  flush(): void {
+    for (const [clientId, s] of this.pending) {
+      const prev = this.treeSession(clientId);
+      if (prev === undefined || prev.lastIndex !== s.lastIndex) {
+        if (prev !== undefined) btreeDelete(this.p.idle, idleKey(prev.lastIndex, clientId), this.edit);
+        btreeSet(this.p.idle, idleKey(s.lastIndex, clientId), clientId, this.edit);
+      }
+      btreeSet(this.p.sessions, clientId, s, this.edit);
+    }
+    this.pending.clear();
+  }
+  /** Ends the batch: flushes the sessions and freezes every node it created. */
+  finish(): void {
+    this.flush();
+    this.edit.finish();
+  }
   expireSessions(idleBefore: LogIndex): void {
+    this.flush();
     const idle = this.p.idle as unknown as BTree<ClientId>;
     for (;;) {
       const first = btreeFirst(idle);
       if (first === undefined) return;
-      const session = this.getSession(first.val);
+      const session = this.treeSession(first.val);
       if (session === undefined || session.lastIndex >= idleBefore) return;
-      btreeDelete(this.p.idle, first.key);
-      btreeDelete(this.p.sessions, first.val);
+      btreeDelete(this.p.idle, first.key, this.edit);
+      btreeDelete(this.p.sessions, first.val, this.edit);
     }
   }
 }
@@ -155,7 +182,9 @@ export function applyBatch(
   };
   const next = projectionImmer.produce(projection, (draft) => {
     const d = draft as unknown as MutableProjection;
-    results = applyEntry(new TreeStore(d), index, commands, projection.config, collect);
+    const store = new TreeStore(d);
+    results = applyEntry(store, index, commands, projection.config, collect);
+    store.finish();
     d.appliedIndex = index;
   });
   return { projection: next, results, changes };

@@ -7,10 +7,14 @@ cd "$(dirname "$0")/../.."
 
 log() { echo "[ensure-deps] $*" >&2; }
 
-# npm packages: reinstall when node_modules is missing or older than the lockfile.
+# npm packages: (re)install when node_modules is missing or older than the lockfile.
+# `npm install` with the committed lock installs exactly the locked versions.
+# Not `npm ci`: the reachable registry lacks some of biome's optional
+# per-platform binaries (other OSes), so no lockfile can list them, and npm 11's
+# `ci` refuses a lock without them.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "installing npm packages (npm install, locked versions)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # Debian packages: etcd (server) for coordination. Installed only when missing,

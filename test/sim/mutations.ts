@@ -1,4 +1,11 @@
-import { type Message, PaxosNode } from "../../consensus";
+import {
+  type Ballot,
+  type Effects,
+  type Message,
+  type NodeId,
+  PaxosNode,
+  type PromiseEntry,
+} from "../../consensus";
 import type { NodeFactory } from "./simulation";
 
 /**
@@ -31,4 +38,72 @@ export const MUTATIONS: Record<
         }
       })(config, start),
   },
+  "promise-below-snapshot": {
+    rule: "a replica that compacted its log promises a Prepare from below its snapshot, reporting nothing for the compacted instances",
+    createNode: (config, start) => new PromiseBelowSnapshot(config, start),
+  },
 };
+
+/**
+ * The rule before the fix in `onPrepare`: a Prepare from at or below the
+ * replica's snapshot (its compacted log) was promised when the acceptor itself
+ * did not refuse it, with entries only for what the log and acceptor still
+ * held. A replica that learned those instances by catch-up after a crash
+ * (never accepting them) then reports a hole where a value was chosen.
+ */
+class PromiseBelowSnapshot extends PaxosNode {
+  override step(m: Message): Effects {
+    const effects = super.step(m);
+    if (
+      m.type !== "prepare" ||
+      m.fromIndex > this.learner.snapshotIndex ||
+      m.fromIndex < this.acceptor.disposeBelow
+    ) {
+      return effects;
+    }
+    // Refused only because of the snapshot: answer as the old code did.
+    const refusal = (x: Message) => x.type === "disposed" && x.to === m.from;
+    const outcome = this.acceptor.prepare(m.ballot, m.fromIndex);
+    let reply: Message;
+    if (outcome === "promised") {
+      (
+        this as unknown as { leader: { observeBallot(b: Ballot, from: NodeId): void } }
+      ).leader.observeBallot(m.ballot, m.from);
+      const entries: PromiseEntry[] = [];
+      for (const [index, value] of this.learner.learnedFrom(m.fromIndex)) {
+        entries.push({ index, value, ballot: null });
+      }
+      for (const [index, accepted] of this.acceptor.acceptedFrom(m.fromIndex)) {
+        if (this.learner.valueAt(index) === undefined) {
+          entries.push({ index, value: accepted.value, ballot: accepted.ballot });
+        }
+      }
+      reply = {
+        type: "promise",
+        from: this.id,
+        to: m.from,
+        ballot: m.ballot,
+        fromIndex: m.fromIndex,
+        recovering: this.recovering,
+        entries,
+      };
+    } else {
+      reply = {
+        type: "nack",
+        from: this.id,
+        to: m.from,
+        ballot: m.ballot,
+        promised: this.acceptor.promised,
+      };
+    }
+    const more = this.out.take();
+    return {
+      messages: [...effects.messages.filter((x) => !refusal(x)), reply, ...more.messages],
+      decided: [...effects.decided, ...more.decided],
+      requestRound: effects.requestRound || more.requestRound,
+      snapshotNeeded: effects.snapshotNeeded ?? more.snapshotNeeded,
+      rejected: [...effects.rejected, ...more.rejected],
+      events: [...effects.events.filter((e) => e.type !== "refused-disposed"), ...more.events],
+    };
+  }
+}

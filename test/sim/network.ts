@@ -25,6 +25,8 @@ export class SimNetwork {
   private inFlight: InFlight[] = [];
   /** Partition group per node; nodes talk only within their group. */
   private group = new Map<NodeId, number>();
+  /** Extra loss on single links (both directions), keyed by `linkKey`; 1 cuts the link. */
+  private linkLoss = new Map<number, number>();
   sent = 0;
   delivered = 0;
 
@@ -34,7 +36,25 @@ export class SimNetwork {
   ) {}
 
   connected(a: NodeId, b: NodeId): boolean {
-    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0);
+    if ((this.group.get(a) ?? 0) !== (this.group.get(b) ?? 0)) return false;
+    return this.linkLoss.size === 0 || (this.linkLoss.get(linkKey(a, b)) ?? 0) < 1;
+  }
+
+  /** Makes the link between `a` and `b` lose `loss` of its messages (1: cut), until restored. */
+  degrade(a: NodeId, b: NodeId, loss: number): void {
+    this.linkLoss.set(linkKey(a, b), loss);
+  }
+
+  restore(a: NodeId, b: NodeId): void {
+    this.linkLoss.delete(linkKey(a, b));
+  }
+
+  restoreAll(): void {
+    this.linkLoss = new Map();
+  }
+
+  get degraded(): boolean {
+    return this.linkLoss.size > 0;
   }
 
   partition(groups: readonly (readonly NodeId[])[]): void {
@@ -55,6 +75,10 @@ export class SimNetwork {
   send(message: Message, now: number): void {
     this.sent++;
     if (!this.connected(message.from, message.to) || this.rng.chance(this.faults.drop)) return;
+    if (this.linkLoss.size > 0) {
+      const loss = this.linkLoss.get(linkKey(message.from, message.to));
+      if (loss !== undefined && this.rng.chance(loss)) return;
+    }
     const copies = this.rng.chance(this.faults.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       this.inFlight.push({ deliverAt: now + this.rng.between(1, this.faults.maxDelay), message });
@@ -78,3 +102,5 @@ export class SimNetwork {
     return this.inFlight.length;
   }
 }
+
+const linkKey = (a: NodeId, b: NodeId): number => (a < b ? a * 1024 + b : b * 1024 + a);

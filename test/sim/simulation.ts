@@ -66,6 +66,12 @@ interface SimReplica {
   snapshotIndex: LogIndex;
 }
 
+/** A replica process's snapshot cadence (its own flags: replicas may differ). */
+interface Compaction {
+  readonly every: number;
+  readonly tail: number;
+}
+
 interface SimClient {
   readonly id: number;
   seq: number;
@@ -107,10 +113,17 @@ export class Simulation {
     partition: number;
     heal: number;
     bogusHint: number;
-    snapshotEvery: number;
-    retainTail: number;
+    /** Per tick: one replica's links start losing most or all messages for a while. */
+    isolate: number;
+    isolationLoss: number;
+    /** Share of elections that name the live replica furthest behind. */
+    laggardHint: number;
+    /** Per replica (index id - 1). */
+    compaction: readonly Compaction[];
     network: NetworkFaults;
   };
+  /** The replica whose links are degraded now, if any. */
+  private isolated: NodeId | null = null;
   private readonly safetyTicks: number;
   private readonly livenessTicks: number;
   private readonly crashes: boolean;
@@ -133,8 +146,10 @@ export class Simulation {
       partition: r.pick([0, 0.005, 0.02]),
       heal: r.pick([0.02, 0.1]),
       bogusHint: r.pick([0, 0.005, 0.02]),
-      snapshotEvery: r.pick([4, 8, 16, 32]),
-      retainTail: r.pick([0, 2, 8]),
+      isolate: r.pick([0, 0.005, 0.02]),
+      isolationLoss: r.pick([1, 0.9, 0.6]),
+      laggardHint: r.pick([0, 0.3, 0.7]),
+      compaction: drawCompaction(r, options.replicas),
       network: {
         drop: r.pick([0, 0.02, 0.1, 0.25]),
         duplicate: r.pick([0, 0.02, 0.1]),
@@ -155,7 +170,9 @@ export class Simulation {
 
   describeFaults(): string {
     const { network: n, ...rest } = this.rates;
-    return `drop=${n.drop} dup=${n.duplicate} delay<=${n.maxDelay} crash=${this.crashes ? rest.crash : 0} partition=${rest.partition} heal=${rest.heal} bogusHint=${rest.bogusHint} snapshotEvery=${rest.snapshotEvery} tail=${rest.retainTail} window=${this.config.window} batch=${this.config.maxBatchCommands} catchup=${this.config.maxCatchUpEntries}`;
+    const every = rest.compaction.map((c) => c.every).join(",");
+    const tail = rest.compaction.map((c) => c.tail).join(",");
+    return `drop=${n.drop} dup=${n.duplicate} delay<=${n.maxDelay} crash=${this.crashes ? rest.crash : 0} partition=${rest.partition} heal=${rest.heal} isolate=${rest.isolate}/${rest.isolationLoss} bogusHint=${rest.bogusHint} laggardHint=${rest.laggardHint} snapshotEvery=${every} tail=${tail} window=${this.config.window} batch=${this.config.maxBatchCommands} catchup=${this.config.maxCatchUpEntries}`;
   }
 
   run(): SimResult {
@@ -245,7 +262,12 @@ export class Simulation {
   /** etcd's election: a live replica wins, and every replica hears of it after a delay. */
   private elect(): void {
     const up = [...this.replicas.keys()];
-    this.elected = up.length > 0 ? this.rng.pick(up) : null;
+    this.elected =
+      up.length === 0
+        ? null
+        : this.rng.chance(this.rates.laggardHint)
+          ? this.laggard()
+          : this.rng.pick(up);
     this.trace.note(this.now, `etcd elects ${this.elected}`);
     const elected = this.elected;
     const epoch = ++this.electionEpoch;
@@ -257,6 +279,21 @@ export class Simulation {
         this.onReplica(replica, (n) => n.setLeaderHint(elected));
       });
     }
+  }
+
+  /**
+   * The live replica that has learned least (etcd's election knows nothing of
+   * logs): as leader it runs Phase 1 from far back, against replicas that may
+   * have compacted what it lacks.
+   */
+  private laggard(): NodeId {
+    let behind: SimReplica | null = null;
+    for (const replica of this.replicas.values()) {
+      if (!behind || replica.node.learner.chosenIndex < behind.node.learner.chosenIndex) {
+        behind = replica;
+      }
+    }
+    return behind!.id;
   }
 
   /** Runs `input` on `replica` if that incarnation is still alive. */
@@ -373,9 +410,9 @@ export class Simulation {
       return;
     }
     replica.applied.push(value);
-    const { snapshotEvery, retainTail } = this.rates;
-    if (replica.applied.length - replica.snapshotIndex >= snapshotEvery + retainTail) {
-      replica.snapshotIndex = replica.applied.length - retainTail;
+    const { every, tail } = this.rates.compaction[replica.id - 1]!;
+    if (replica.applied.length - replica.snapshotIndex >= every + tail) {
+      replica.snapshotIndex = replica.applied.length - tail;
       const through = replica.snapshotIndex;
       this.handle(replica, () => replica.node.compact(through));
     }
@@ -425,6 +462,7 @@ export class Simulation {
       this.network.heal();
       this.trace.note(this.now, "heal");
     }
+    if (this.isolated === null && r.chance(this.rates.isolate)) this.isolate();
     if (r.chance(this.rates.bogusHint) && this.replicas.size > 0) {
       // etcd's hint is only a hint: it may name two leaders at once, or none.
       const target = r.pick([...this.replicas.values()]);
@@ -435,10 +473,53 @@ export class Simulation {
     if (r.chance(0.01)) this.elect();
   }
 
+  /**
+   * One replica's links lose most or all of their messages for a while: it
+   * stays live (etcd still lists it, so disposal waits for it) but falls
+   * behind. The links come back one group at a time, and the election may
+   * then name it: a lagging leader that meets replicas which moved on (and
+   * may have crashed, caught up and compacted meanwhile).
+   */
+  private isolate(): void {
+    const r = this.rng;
+    const others = (id: NodeId) => this.members.filter((m) => m !== id);
+    const candidates = others(this.elected ?? nodeId(0));
+    const id = r.pick(candidates);
+    const loss = this.rates.isolationLoss;
+    this.isolated = id;
+    for (const other of others(id)) this.network.degrade(id, other, loss);
+    this.trace.note(this.now, `isolate ${id} (loss ${loss})`);
+    const replica = this.replicas.get(id);
+    if (replica && r.chance(0.5)) {
+      // A stale hint: it goes on trying to lead from where it fell behind.
+      this.trace.note(this.now, `stale hint to ${id}: leader ${id}`);
+      this.handle(replica, () => replica.node.setLeaderHint(id));
+    }
+    this.schedule(r.between(10, 100), () => {
+      if (this.stable) return;
+      // Reconnect to some peers first, the rest later.
+      const first = r.shuffle(others(id)).slice(0, r.between(1, this.members.length - 1));
+      for (const other of first) this.network.restore(id, other);
+      this.trace.note(this.now, `reconnect ${id} to ${first.join(",")}`);
+      if (r.chance(0.3)) this.elect();
+      this.schedule(r.between(5, 60), () => {
+        if (this.stable) return;
+        for (const other of others(id)) this.network.restore(id, other);
+        this.isolated = null;
+        this.trace.note(this.now, `reconnect ${id} to all`);
+        // Its watch catches up with the election.
+        const now = this.replicas.get(id);
+        if (now) this.handle(now, () => now.node.setLeaderHint(this.elected));
+      });
+    });
+  }
+
   /** Faults stop: the network heals and stops losing, everyone restarts, one leader is named. */
   private stabilize(): void {
     this.stable = true;
     this.network.heal();
+    this.network.restoreAll();
+    this.isolated = null;
     this.network.faults = {
       drop: 0,
       duplicate: 0,
@@ -512,4 +593,23 @@ export class Simulation {
 
 export function runSeed(options: SimOptions): SimResult {
   return new Simulation(options).run();
+}
+
+/**
+ * Snapshot cadences: one for the whole cluster, or one per replica (each
+ * process has its own flags), from every entry with no tail to rarely with a
+ * long tail. A replica that compacts eagerly right after catching up from a
+ * peer that compacts lazily holds, for a while, chosen entries it never
+ * accepted and no longer has in its log.
+ */
+function drawCompaction(r: Prng, replicas: number): Compaction[] {
+  const draw = (): Compaction => ({
+    every: r.pick([1, 2, 4, 8, 16, 32]),
+    tail: r.pick([0, 0, 2, 8]),
+  });
+  if (r.chance(0.5)) {
+    const one = draw();
+    return Array.from({ length: replicas }, () => one);
+  }
+  return Array.from({ length: replicas }, draw);
 }
