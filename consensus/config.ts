@@ -24,6 +24,12 @@ export interface CoreConfig {
   readonly snapshotRetryTicks: number;
   /** Most entries in one catch-up reply. */
   readonly maxCatchUpEntries: number;
+  /**
+   * A leader (or candidate) that has not heard from a quorum for this long
+   * steps down and gives up the leader hint, so one that can reach a
+   * majority may take over (a partitioned leader may still reach etcd).
+   */
+  readonly quorumLossTicks: number;
 }
 
 export const DEFAULT_CONFIG: Omit<CoreConfig, "id" | "members"> = {
@@ -36,6 +42,7 @@ export const DEFAULT_CONFIG: Omit<CoreConfig, "id" | "members"> = {
   roundRetryTicks: 4,
   snapshotRetryTicks: 100,
   maxCatchUpEntries: 512,
+  quorumLossTicks: 20,
 };
 
 export const quorumSize = (members: number): number => Math.floor(members / 2) + 1;

@@ -31,12 +31,14 @@ export interface SnapshotNeed {
  * messages, applies the decided entries in order, asks etcd for a ballot round
  * when `requestRound` is set, fetches a snapshot when asked, and tells the
  * clients of `rejected` commands to go elsewhere (this replica will not
- * propose them: it is not, or no longer, the leader).
+ * propose them: it is not, or no longer, the leader), and gives up the leader
+ * hint for a while when `relinquish` is set (it cannot reach a quorum).
  */
 export interface Effects {
   readonly messages: readonly Message[];
   readonly decided: readonly DecidedEntry[];
   readonly requestRound: boolean;
+  readonly relinquish: boolean;
   readonly snapshotNeeded: SnapshotNeed | null;
   readonly rejected: readonly Uint8Array[];
   readonly events: readonly CoreEvent[];
@@ -47,6 +49,7 @@ export class Outbox {
   messages: Message[] = [];
   decided: DecidedEntry[] = [];
   requestRound = false;
+  relinquish = false;
   snapshotNeeded: SnapshotNeed | null = null;
   rejected: Uint8Array[] = [];
   events: CoreEvent[] = [];
@@ -64,6 +67,7 @@ export class Outbox {
       messages: this.messages,
       decided: this.decided,
       requestRound: this.requestRound,
+      relinquish: this.relinquish,
       snapshotNeeded: this.snapshotNeeded,
       rejected: this.rejected,
       events: this.events,
@@ -71,6 +75,7 @@ export class Outbox {
     this.messages = [];
     this.decided = [];
     this.requestRound = false;
+    this.relinquish = false;
     this.snapshotNeeded = null;
     this.rejected = [];
     this.events = [];

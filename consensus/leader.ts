@@ -45,6 +45,8 @@ type Phase =
   | { readonly kind: "awaiting-round"; readonly since: number }
   | {
       readonly kind: "preparing";
+      /** When this leadership attempt began (for the quorum-loss check). */
+      readonly startedAt: number;
       readonly ballot: Ballot;
       readonly fromIndex: LogIndex;
       /** Promises that count: from replicas that are not recovering. */
@@ -54,6 +56,7 @@ type Phase =
     }
   | {
       readonly kind: "leading";
+      readonly startedAt: number;
       readonly ballot: Ballot;
       readonly horizon: LogIndex;
       nextIndex: LogIndex;
@@ -81,6 +84,8 @@ export class Leader {
   private retryAt = 0;
   private pending: Uint8Array[] = [];
   private readonly progress = new Map<NodeId, Progress>();
+  /** The tick at which each peer was last heard from (any message). */
+  private readonly lastHeard = new Map<NodeId, number>();
   private live: ReadonlySet<NodeId>;
   private readonly peers: readonly NodeId[];
   private readonly quorum: number;
@@ -174,6 +179,7 @@ export class Leader {
     invariant(outcome === "promised", () => `own acceptor refused ballot: ${outcome}`);
     const phase: Phase = {
       kind: "preparing",
+      startedAt: this.phase.kind === "preparing" ? this.phase.startedAt : this.host.now,
       ballot,
       fromIndex,
       promises: new Map(),
@@ -212,6 +218,7 @@ export class Leader {
     for (const index of recovered.keys()) horizon = Math.max(horizon, index);
     this.phase = {
       kind: "leading",
+      startedAt: phase.startedAt,
       ballot: phase.ballot,
       horizon,
       nextIndex: horizon + 1,
@@ -395,9 +402,37 @@ export class Leader {
     }
   }
 
+  heard(from: NodeId): void {
+    this.lastHeard.set(from, this.host.now);
+  }
+
+  /** This replica plus the peers heard from within `quorumLossTicks` make a quorum. */
+  private hasQuorumContact(): boolean {
+    const { now, config } = this.host;
+    let reachable = 1;
+    for (const peer of this.peers) {
+      const at = this.lastHeard.get(peer);
+      if (at !== undefined && now - at <= config.quorumLossTicks) reachable++;
+    }
+    return reachable >= this.quorum;
+  }
+
   tick(): void {
     const { now, config, out, learner } = this.host;
     const phase = this.phase;
+    if (
+      (phase.kind === "preparing" || phase.kind === "leading") &&
+      now - phase.startedAt >= config.quorumLossTicks &&
+      !this.hasQuorumContact()
+    ) {
+      // Cut off from a majority (while etcd may still name us): let a replica
+      // that can reach one lead. The hint will move; if it comes back to us,
+      // we try again after the wait.
+      this.stepDown("no quorum of peers heard from", true);
+      this.retryAt = now + config.quorumLossTicks;
+      out.relinquish = true;
+      return;
+    }
     switch (phase.kind) {
       case "follower":
         if (this.wantsToLead && now >= this.retryAt) this.requestRound();

@@ -191,6 +191,7 @@ export class PaxosNode {
 
   step(m: Message): Effects {
     invariant(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`);
+    this.leader.heard(m.from);
     switch (m.type) {
       case "prepare":
         this.onPrepare(m);

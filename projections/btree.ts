@@ -235,14 +235,12 @@ export function* btreeEntries<V>(t: BTree<V>): Generator<[string, V], void, unde
 
 function ownLeaf<V>(n: BLeaf<V>, edit: Edit): MLeaf<V> {
   if (n.edit === edit) return n as unknown as MLeaf<V>;
-  return edit.adopt(new BLeaf(n.keys.slice(), n.vals.slice(), edit)) as unknown as MLeaf<V>;
+  return edit.adopt(new BLeaf([...n.keys], [...n.vals], edit)) as unknown as MLeaf<V>;
 }
 
 function ownBranch<V>(n: BBranch<V>, edit: Edit): MBranch<V> {
   if (n.edit === edit) return n as unknown as MBranch<V>;
-  return edit.adopt(
-    new BBranch(n.keys.slice(), n.children.slice(), edit),
-  ) as unknown as MBranch<V>;
+  return edit.adopt(new BBranch([...n.keys], [...n.children], edit)) as unknown as MBranch<V>;
 }
 
 // Out-parameters of setIn (no result object per level per write).

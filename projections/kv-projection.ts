@@ -72,44 +72,53 @@ export function idleKey(index: LogIndex, clientId: ClientId): string {
 
 interface MutableProjection {
   appliedIndex: LogIndex;
-  kv: MTree<KeyEntry>;
-  sessions: MTree<ClientSession>;
-  idle: MTree<ClientId>;
+  kv: BTree<KeyEntry>;
+  sessions: BTree<ClientSession>;
+  idle: BTree<ClientId>;
 }
 
+/** A mutable copy of a tree header, so tree reads and writes never go through an immer proxy. */
+const ownHeader = <V>(t: BTree<V>): MTree<V> => ({ root: t.root, size: t.size, fanout: t.fanout });
+
 /**
- * The domain's KvStore over a draft (or an owned mutable copy) of the
- * projection. Session writes are buffered and written to the trees once per
- * client by `flush()` (a batch only needs each client's last record; the
- * per-command results are returned separately), so a batch of n commands
- * from c clients does c session/idle tree writes instead of n.
+ * The domain's KvStore for one batch, over mutable copies of the three tree
+ * headers of the base projection; `finish()` freezes the result and
+ * `writeTo` stores the headers that changed into the projection's draft.
+ * Session writes are buffered and written to the trees once per client by
+ * `flush()` (a batch only needs each client's last record; the per-command
+ * results are returned separately), so a batch of n commands from c
+ * clients does c session/idle tree writes instead of n.
  */
 class TreeStore implements KvStore {
   private readonly pending = new Map<ClientId, SessionRecord>();
   /** Nodes created by this batch are written in place, then frozen by `finish()`. */
   private readonly edit = new Edit();
+  private readonly kv: MTree<KeyEntry>;
+  private readonly sessions: MTree<ClientSession>;
+  private readonly idle: MTree<ClientId>;
 
-  constructor(private readonly p: MutableProjection) {}
+  constructor(base: KvProjection) {
+    this.kv = ownHeader(base.kv);
+    this.sessions = ownHeader(base.sessions);
+    this.idle = ownHeader(base.idle);
+  }
 
   getEntry(key: string): KeyEntry | undefined {
-    return btreeGet(this.p.kv as unknown as BTree<KeyEntry>, key);
+    return btreeGet(this.kv, key);
   }
   getSession(clientId: ClientId): ClientSession | undefined {
-    return this.pending.get(clientId) ?? this.treeSession(clientId);
-  }
-  private treeSession(clientId: ClientId): ClientSession | undefined {
-    return btreeGet(this.p.sessions as unknown as BTree<ClientSession>, clientId);
+    return this.pending.get(clientId) ?? btreeGet(this.sessions, clientId);
   }
   setEntry(key: string, e: KeyEntry): void {
     btreeSet(
-      this.p.kv,
+      this.kv,
       key,
       e instanceof EntryRecord ? e : new EntryRecord(e.value, e.version, e.modIndex),
       this.edit,
     );
   }
   deleteEntry(key: string): void {
-    btreeDelete(this.p.kv, key, this.edit);
+    btreeDelete(this.kv, key, this.edit);
   }
   setSession(clientId: ClientId, s: ClientSession): void {
     this.pending.set(
@@ -120,33 +129,40 @@ class TreeStore implements KvStore {
     );
   }
   /** Writes the buffered sessions (and their idle-order keys) to the trees. */
-  flush(): void {
+  private flush(): void {
     for (const [clientId, s] of this.pending) {
-      const prev = this.treeSession(clientId);
+      const prev = btreeGet(this.sessions, clientId);
       if (prev === undefined || prev.lastIndex !== s.lastIndex) {
-        if (prev !== undefined) btreeDelete(this.p.idle, idleKey(prev.lastIndex, clientId), this.edit);
-        btreeSet(this.p.idle, idleKey(s.lastIndex, clientId), clientId, this.edit);
+        if (prev !== undefined)
+          btreeDelete(this.idle, idleKey(prev.lastIndex, clientId), this.edit);
+        btreeSet(this.idle, idleKey(s.lastIndex, clientId), clientId, this.edit);
       }
-      btreeSet(this.p.sessions, clientId, s, this.edit);
+      btreeSet(this.sessions, clientId, s, this.edit);
     }
     this.pending.clear();
+  }
+  expireSessions(idleBefore: LogIndex): void {
+    this.flush();
+    for (;;) {
+      const first = btreeFirst(this.idle);
+      if (first === undefined) return;
+      const session = btreeGet(this.sessions, first.val);
+      if (session === undefined || session.lastIndex >= idleBefore) return;
+      btreeDelete(this.idle, first.key, this.edit);
+      btreeDelete(this.sessions, first.val, this.edit);
+    }
   }
   /** Ends the batch: flushes the sessions and freezes every node it created. */
   finish(): void {
     this.flush();
     this.edit.finish();
   }
-  expireSessions(idleBefore: LogIndex): void {
-    this.flush();
-    const idle = this.p.idle as unknown as BTree<ClientId>;
-    for (;;) {
-      const first = btreeFirst(idle);
-      if (first === undefined) return;
-      const session = this.treeSession(first.val);
-      if (session === undefined || session.lastIndex >= idleBefore) return;
-      btreeDelete(this.p.idle, first.key, this.edit);
-      btreeDelete(this.p.sessions, first.val, this.edit);
-    }
+  /** Stores each changed tree (a new frozen header) into the projection's draft. */
+  writeTo(d: MutableProjection, base: KvProjection): void {
+    const changed = <V>(t: MTree<V>, b: BTree<V>) => t.root !== b.root || t.size !== b.size;
+    if (changed(this.kv, base.kv)) d.kv = Object.freeze(this.kv);
+    if (changed(this.sessions, base.sessions)) d.sessions = Object.freeze(this.sessions);
+    if (changed(this.idle, base.idle)) d.idle = Object.freeze(this.idle);
   }
 }
 
@@ -182,9 +198,10 @@ export function applyBatch(
   };
   const next = projectionImmer.produce(projection, (draft) => {
     const d = draft as unknown as MutableProjection;
-    const store = new TreeStore(d);
+    const store = new TreeStore(projection);
     results = applyEntry(store, index, commands, projection.config, collect);
     store.finish();
+    store.writeTo(d, projection);
     d.appliedIndex = index;
   });
   return { projection: next, results, changes };

@@ -34,7 +34,14 @@ export const REPLICA_DEFAULTS = {
   snapshotEvery: 10_000,
   retainTail: 1_000,
   requestTimeoutMs: 5_000,
-  // In ticks of 25 ms: heartbeat every 100 ms, resend after 200 ms.
-  core: { heartbeatTicks: 4, resendTicks: 8, roundRetryTicks: 8, snapshotRetryTicks: 400 },
+  // In ticks of 25 ms: heartbeat every 100 ms, resend after 200 ms, give up
+  // the leader hint after 1 s without hearing from a quorum.
+  core: {
+    heartbeatTicks: 4,
+    resendTicks: 8,
+    roundRetryTicks: 8,
+    snapshotRetryTicks: 400,
+    quorumLossTicks: 40,
+  },
   domain: DEFAULT_DOMAIN,
 } as const;

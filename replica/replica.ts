@@ -146,6 +146,7 @@ export class Replica implements KvService {
     for (const entry of effects.decided) this.machine.apply(entry);
     if (effects.decided.length > 0) this.maybeSnapshot();
     if (effects.requestRound) this.requestRound();
+    if (effects.relinquish) this.relinquish();
     if (effects.snapshotNeeded) void this.fetchSnapshot(effects.snapshotNeeded);
     for (const bytes of effects.rejected) {
       const command = this.proposed.get(bytes);
@@ -204,6 +205,17 @@ export class Replica implements KvService {
         this.log.warn("could not allocate a ballot round", { error: errorFields(error) });
       },
     );
+  }
+
+  /** Cut off from a quorum: leave the election for a while so that etcd names another replica. */
+  private relinquish(): void {
+    const delayMs = this.config.tickMs * (this.config.core.quorumLossTicks ?? 40) * 2;
+    this.log.warn("cannot reach a quorum of peers: giving up the leader hint", {
+      campaignAgainInMs: delayMs,
+    });
+    this.coordinator.stepBack(delayMs).catch((error) => {
+      this.log.warn("could not step back from the election", { error: errorFields(error) });
+    });
   }
 
   private maybeSnapshot(): void {

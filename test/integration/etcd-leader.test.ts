@@ -96,3 +96,29 @@ test.serial("an observer (campaign: false) follows the leader without candidacy"
   });
   t.not(leader, 9);
 });
+
+test("stepBack hands the hint to another candidate at once, and campaigns again after the delay", async (t) => {
+  const cs = await startCoordinators(etcd.endpoints, uniqueCluster("stepback"), [1, 2, 3]);
+  t.teardown(() => Promise.all(cs.map((c) => c.stop())));
+  const first = await waitFor(() => agreedLeader(cs), { timeoutMs: 5_000, message: "a leader" });
+  const leaving = cs.find((c) => c.nodeId === first)!;
+  const started = Date.now();
+  await leaving.stepBack(1_500);
+  const second = await waitFor(
+    () => {
+      const l = agreedLeader(cs);
+      return l !== undefined && l !== first ? l : undefined;
+    },
+    { timeoutMs: 3_000, message: "another leader after stepBack" },
+  );
+  const handover = Date.now() - started;
+  t.log(`hint moved from ${first} to ${second} in ${handover} ms`);
+  t.true(handover < 1_500, "before the stepped-back node could campaign again");
+  // The stepped-back node is a candidate again: once the others leave, it leads.
+  await Promise.all(cs.filter((c) => c !== leaving).map((c) => c.stop()));
+  await waitFor(() => leaving.leader === first, {
+    timeoutMs: 6_000,
+    message: "the stepped-back node campaigns again and is elected",
+  });
+  t.is(leaving.leader, first);
+});

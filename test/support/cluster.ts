@@ -132,11 +132,12 @@ export class TestCluster {
    * Resolves once it has left recovery, so that taking another replica down
    * afterwards keeps f < n/2 (a recovering replica does not count in Phase 1).
    */
-  async restart(id: number, timeoutMs = 20_000): Promise<void> {
+  async restart(id: number, timeoutMs = 20_000, waitRecovered = true): Promise<void> {
     const r = this.replica(id);
     if (r.process) throw new Error(`replica ${id} is still running`);
     this.spawn(r);
     await this.waitHealthy([id], timeoutMs);
+    if (!waitRecovered) return;
     await waitFor(
       async () =>
         (await getJson(`${r.url}/v1/cluster`).catch(() => null))?.body?.recovering === false,

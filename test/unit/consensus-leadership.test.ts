@@ -87,3 +87,36 @@ test("the node the hint names asks for a round; a round at or below its own prom
   c.tick(1);
   t.is(c.roundRequests.get(c.ids[0]!), 2);
 });
+
+test("a leader that hears from no quorum for quorumLossTicks steps down, rejects its queue and relinquishes the hint", (t) => {
+  const c = new Cluster({ n: 3, config: { quorumLossTicks: 6, heartbeatTicks: 2, window: 1 } });
+  c.elect(1, 1);
+  c.propose(1, "x"); // in flight (window 1)
+  c.propose(1, "y"); // queued behind it
+  c.queue = []; // the peers are cut off: nothing of theirs arrives any more
+  let relinquished = false;
+  let ticks = 0;
+  while (!relinquished && ticks < 20) {
+    ticks++;
+    relinquished = c.tick(1).relinquish;
+    c.queue = [];
+  }
+  t.true(relinquished, "the leader gave up the hint");
+  t.true(ticks >= 6 && ticks <= 8, `after about quorumLossTicks (${ticks} ticks)`);
+  t.is(c.node(1).status().role, "follower");
+  t.like(c.eventsOf(1, "stepped-down").at(-1), { reason: "no quorum of peers heard from" });
+  t.deepEqual(c.rejectedOf(1), ["y"], "the queued command goes back to its client");
+});
+
+test("a leader that keeps hearing from a quorum never relinquishes, even with one peer silent", (t) => {
+  const c = new Cluster({ n: 3, config: { quorumLossTicks: 6, heartbeatTicks: 2 } });
+  c.elect(1, 1);
+  for (let i = 0; i < 40; i++) {
+    t.false(c.tick(1).relinquish, `tick ${i}`);
+    c.drop(where({ to: 3 }));
+    c.deliverAll(where({ from: 2 }));
+    c.deliverAll(where({ to: 2 }));
+    c.deliverAll(where({ from: 2 }));
+  }
+  t.is(c.node(1).status().role, "leader");
+});

@@ -11,6 +11,7 @@ import {
   btreeGet,
   btreeHeight,
   btreeSet,
+  Edit,
   emptyTree,
   mutable,
 } from "../../projections/btree";
@@ -86,6 +87,33 @@ test("an update copies one root-to-leaf path and shares every other node", (t) =
   t.is(btreeGet(tree, "k01000"), 1000);
   t.is(btreeGet(next, "k01000"), -1);
   t.true(Object.isFrozen(next.root));
+});
+
+test("an edit copies each touched node once, then freezes it; a finished edit refuses writes", (t) => {
+  const keys = Array.from({ length: 500 }, (_, i) => `k${String(i).padStart(4, "0")}`);
+  const base = btreeFromSorted(
+    keys,
+    keys.map((_, i) => i),
+    8,
+  );
+  const before = JSON.stringify([...btreeEntries(base)]);
+  const tree = mutable({ ...base });
+  const edit = new Edit();
+  btreeSet(tree, "k0100", -1, edit);
+  const root = tree.root;
+  btreeSet(tree, "k0101", -2, edit); // same path: written in place
+  t.is(tree.root, root);
+  btreeSet(tree, "k0100a", -3, edit); // full nodes (bulk load): splits up to a new root
+  btreeDelete(tree, "k0102", edit);
+  t.false(Object.isFrozen(tree.root));
+  edit.finish();
+  t.true(Object.isFrozen(tree.root));
+  t.is(btreeCheck(tree), undefined);
+  t.is(btreeGet(tree, "k0100"), -1);
+  t.is(btreeGet(tree, "k0100a"), -3);
+  t.is(btreeGet(tree, "k0102"), undefined);
+  t.is(JSON.stringify([...btreeEntries(base)]), before); // the base version is untouched
+  t.throws(() => btreeSet(tree, "k0000", 0, edit));
 });
 
 test("bulk load from sorted entries satisfies the invariants for every size", (t) => {

@@ -11,6 +11,8 @@ import {
 } from "../../domain";
 import {
   applyBatch,
+  type BNode,
+  type BTree,
   btreeCheck,
   btreeEntries,
   createProjection,
@@ -18,6 +20,7 @@ import {
   encodeSnapshot,
   type KvProjection,
   replay,
+  setProjectionAutoFreeze,
 } from "../../projections";
 import { arbCommand } from "./domain-arbitraries";
 
@@ -215,6 +218,50 @@ test("a duplicated command (same clientId and requestId) is applied once", (t) =
   );
   t.pass();
 });
+
+/** Every node of the tree, its arrays and the header are frozen. */
+function deepFrozen<V>(t: BTree<V>): boolean {
+  const node = (n: BNode<V>): boolean =>
+    Object.isFrozen(n) &&
+    Object.isFrozen(n.keys) &&
+    (n.type === "leaf"
+      ? Object.isFrozen(n.vals)
+      : Object.isFrozen(n.children) && n.children.every(node));
+  return Object.isFrozen(t) && node(t.root);
+}
+
+for (const autoFreeze of [true, false]) {
+  test(`published versions never change and are deeply frozen (immer autoFreeze ${autoFreeze ? "on" : "off"})`, (t) => {
+    setProjectionAutoFreeze(autoFreeze);
+    try {
+      fc.assert(
+        fc.property(arbCmds, arbSizes, (cmds, sizes) => {
+          const entries = chunk(
+            cmds,
+            sizes.map((s) => s + 1),
+          );
+          let p = createProjection(config, FANOUT);
+          const seen: { p: KvProjection; digest: string; kv: string }[] = [];
+          const kvOf = (q: KvProjection) => JSON.stringify([...btreeEntries(q.kv)]);
+          entries.forEach((cs, i) => {
+            p = applyBatch(p, (i + 1) as LogIndex, cs).projection;
+            if (!(deepFrozen(p.kv) && deepFrozen(p.sessions) && deepFrozen(p.idle))) {
+              throw new Error(`version ${i + 1} has a node that is not frozen`);
+            }
+            if (autoFreeze && !Object.isFrozen(p)) throw new Error("projection root not frozen");
+            seen.push({ p, digest: digest(p), kv: kvOf(p) });
+          });
+          // after every later batch (splits, merges, expiry), each older version reads as before
+          return seen.every((v) => digest(v.p) === v.digest && kvOf(v.p) === v.kv);
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      setProjectionAutoFreeze(true);
+    }
+    t.pass();
+  });
+}
 
 test("applying an index at or below appliedIndex is a loud invariant failure", (t) => {
   const p = applyBatch(createProjection(), 5 as LogIndex, []).projection;

@@ -211,6 +211,14 @@ export class Coordinator extends TypedEmitter<CoordinatorEvents> {
   }
 
   /** A fresh ballot round: unique cluster-wide, greater than every round allocated before. */
+  /**
+   * Leaves the election for `delayMs` (resigning, so another candidate is
+   * named at once), then campaigns again. No-op when not campaigning.
+   */
+  stepBack(delayMs: number): Promise<void> {
+    return this.leaderHint?.stepBack(delayMs) ?? Promise.resolve();
+  }
+
   allocateRound(): Promise<number> {
     return this.guarded("allocateRound", () => this.ballot.allocateRound());
   }

@@ -61,6 +61,8 @@ export class LeaderHint {
   private campaign: Campaign | undefined;
   /** True once the current campaign's lease is granted (its key follows). */
   private campaigning = false;
+  /** Set while stepped back: campaigning resumes when it fires. */
+  private stepBackTimer: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;
   private current: number | null | undefined;
   private stopped = false;
@@ -132,6 +134,31 @@ export class LeaderHint {
     }
   }
 
+  /**
+   * Gives up the leadership for now: resigns the campaign, so etcd names the
+   * next candidate at once, and campaigns again after `delayMs` (at the back
+   * of the queue). For a leader that cannot reach a quorum of its peers.
+   */
+  async stepBack(delayMs: number): Promise<void> {
+    if (this.stopped || !this.o.campaign || this.stepBackTimer) return;
+    const campaign = this.campaign;
+    this.campaign = undefined;
+    this.campaigning = false;
+    this.stepBackTimer = setTimeout(() => {
+      this.stepBackTimer = undefined;
+      if (!this.stopped) this.campaigner.kick();
+    }, delayMs);
+    this.stepBackTimer.unref();
+    this.log.info("stepping back from the election", { campaignAgainInMs: delayMs });
+    try {
+      await campaign?.resign();
+    } catch (err) {
+      this.log.warn("could not resign; the campaign lease will expire", {
+        err: errorFields(wrapEtcdError("resign", "leader/", err)),
+      });
+    }
+  }
+
   /** Crash simulation: stop without resigning (the campaign lease expires by TTL). */
   crash(): void {
     const campaign = this.halt();
@@ -149,6 +176,7 @@ export class LeaderHint {
   private halt(): Campaign | undefined {
     if (this.stopped) return undefined;
     this.stopped = true;
+    if (this.stepBackTimer) clearTimeout(this.stepBackTimer);
     this.campaigner.stop();
     this.refresher.stop();
     const w = this.watcher;
@@ -212,7 +240,7 @@ export class LeaderHint {
   }
 
   private async campaignOnce(): Promise<void> {
-    if (this.stopped || (this.campaign && this.campaigning)) return;
+    if (this.stopped || this.stepBackTimer || (this.campaign && this.campaigning)) return;
     const old = this.campaign;
     if (old) {
       // best effort: revoke the lease the failed campaign may still hold
