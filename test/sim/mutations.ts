@@ -97,13 +97,25 @@ class PromiseBelowSnapshot extends PaxosNode {
       };
     }
     const more = this.out.take();
-    return {
-      messages: [...effects.messages.filter((x) => !refusal(x)), reply, ...more.messages],
-      decided: [...effects.decided, ...more.decided],
-      requestRound: effects.requestRound || more.requestRound,
-      snapshotNeeded: effects.snapshotNeeded ?? more.snapshotNeeded,
-      rejected: [...effects.rejected, ...more.rejected],
-      events: [...effects.events.filter((e) => e.type !== "refused-disposed"), ...more.events],
-    };
+    return merge(
+      {
+        ...effects,
+        messages: effects.messages.filter((x) => !refusal(x)),
+        events: effects.events.filter((e) => e.type !== "refused-disposed"),
+      },
+      { ...more, messages: [reply, ...more.messages] },
+    );
   }
+}
+
+/** Both inputs' effects as one: lists joined, flags or-ed, the first request kept. */
+function merge(a: Effects, b: Effects): Effects {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const mine = out[key];
+    if (Array.isArray(value)) out[key] = [...((mine as unknown[]) ?? []), ...value];
+    else if (typeof value === "boolean") out[key] = Boolean(mine) || value;
+    else out[key] = mine ?? value;
+  }
+  return out as unknown as Effects;
 }

@@ -45,6 +45,10 @@ export class SimNetwork {
     this.linkLoss.set(linkKey(a, b), loss);
   }
 
+  lossy(a: NodeId, b: NodeId): boolean {
+    return this.linkLoss.size > 0 && this.linkLoss.has(linkKey(a, b));
+  }
+
   restore(a: NodeId, b: NodeId): void {
     this.linkLoss.delete(linkKey(a, b));
   }

@@ -122,6 +122,7 @@ export class Simulation {
     compaction: readonly Compaction[];
     network: NetworkFaults;
   };
+  private readonly laggardWeather: boolean;
   /** The replica whose links are degraded now, if any. */
   private isolated: NodeId | null = null;
   private readonly safetyTicks: number;
@@ -140,15 +141,20 @@ export class Simulation {
     this.crashes = options.crashes ?? true;
     this.createNode = options.createNode ?? ((config, start) => new PaxosNode(config, start));
     // Each seed draws its own fault rates, so seeds explore different weather.
+    // A third of the seeds have a laggard's weather: replicas that fall
+    // behind while live, with the crashes that come with them, and no other
+    // storm to cover it (partitions and bogus hints heal what lags).
     const r = this.rng;
+    this.laggardWeather = r.chance(1 / 3);
+    const lag = this.laggardWeather;
     this.rates = {
-      crash: r.pick([0, 0.005, 0.01, 0.03]),
-      partition: r.pick([0, 0.005, 0.02]),
+      crash: lag ? 0 : r.pick([0, 0.005, 0.01, 0.03]),
+      partition: lag ? 0 : r.pick([0, 0.005, 0.02]),
       heal: r.pick([0.02, 0.1]),
-      bogusHint: r.pick([0, 0.005, 0.02]),
-      isolate: r.pick([0, 0.005, 0.02]),
-      isolationLoss: r.pick([1, 0.9, 0.6]),
-      laggardHint: r.pick([0, 0.3, 0.7]),
+      bogusHint: lag ? 0 : r.pick([0, 0.005, 0.02]),
+      isolate: lag ? r.pick([0.01, 0.02, 0.03]) : r.pick([0, 0, 0.005]),
+      isolationLoss: lag ? r.pick([0.5, 0.7]) : r.pick([0.5, 0.7, 0.9]),
+      laggardHint: lag ? 0.7 : r.pick([0, 0.3]),
       compaction: drawCompaction(r, options.replicas),
       network: {
         drop: r.pick([0, 0.02, 0.1, 0.25]),
@@ -172,7 +178,7 @@ export class Simulation {
     const { network: n, ...rest } = this.rates;
     const every = rest.compaction.map((c) => c.every).join(",");
     const tail = rest.compaction.map((c) => c.tail).join(",");
-    return `drop=${n.drop} dup=${n.duplicate} delay<=${n.maxDelay} crash=${this.crashes ? rest.crash : 0} partition=${rest.partition} heal=${rest.heal} isolate=${rest.isolate}/${rest.isolationLoss} bogusHint=${rest.bogusHint} laggardHint=${rest.laggardHint} snapshotEvery=${every} tail=${tail} window=${this.config.window} batch=${this.config.maxBatchCommands} catchup=${this.config.maxCatchUpEntries}`;
+    return `${this.laggardWeather ? "laggard " : ""}drop=${n.drop} dup=${n.duplicate} delay<=${n.maxDelay} crash=${this.crashes ? rest.crash : 0} partition=${rest.partition} heal=${rest.heal} isolate=${rest.isolate} loss=${rest.isolationLoss} bogusHint=${rest.bogusHint} laggardHint=${rest.laggardHint} snapshotEvery=${every} tail=${tail} window=${this.config.window} batch=${this.config.maxBatchCommands} catchup=${this.config.maxCatchUpEntries}`;
   }
 
   run(): SimResult {
@@ -260,14 +266,16 @@ export class Simulation {
   }
 
   /** etcd's election: a live replica wins, and every replica hears of it after a delay. */
-  private elect(): void {
+  private elect(named?: NodeId): void {
     const up = [...this.replicas.keys()];
     this.elected =
       up.length === 0
         ? null
-        : this.rng.chance(this.rates.laggardHint)
-          ? this.laggard()
-          : this.rng.pick(up);
+        : named !== undefined && this.replicas.has(named)
+          ? named
+          : this.rng.chance(this.rates.laggardHint)
+            ? this.laggard()
+            : this.rng.pick(up);
     this.trace.note(this.now, `etcd elects ${this.elected}`);
     const elected = this.elected;
     const epoch = ++this.electionEpoch;
@@ -279,6 +287,21 @@ export class Simulation {
         this.onReplica(replica, (n) => n.setLeaderHint(elected));
       });
     }
+  }
+
+  /**
+   * A leader cut off from a quorum resigned its candidacy: etcd names another
+   * live candidate (the resigner campaigns again later, like any replica).
+   */
+  private relinquish(replica: SimReplica): void {
+    this.trace.note(this.now, `${replica.id} gives up the leader hint (no quorum heard)`);
+    if (this.elected !== replica.id) return;
+    const others = [...this.replicas.keys()].filter((id) => id !== replica.id);
+    if (others.length === 0) return;
+    const next = this.rng.pick(others);
+    this.schedule(1, () => {
+      if (this.elected === replica.id) this.elect(next);
+    });
   }
 
   /**
@@ -348,6 +371,7 @@ export class Simulation {
         this.onReplica(replica, (n) => n.grantRound(round));
       });
     }
+    if (effects.relinquish) this.relinquish(replica);
     if (effects.snapshotNeeded) this.transferSnapshot(replica, effects.snapshotNeeded.from);
     for (const bytes of effects.rejected) {
       const client = this.clients.find((c) => c.current && c.current.bytes === bytes);
@@ -423,6 +447,8 @@ export class Simulation {
       const donor = this.replicas.get(from);
       if (!donor || this.replicas.get(replica.id) !== replica) return;
       if (!this.network.connected(from, replica.id)) return;
+      // A long transfer over a lossy link fails; the replica asks again later.
+      if (this.network.lossy(from, replica.id) && this.rng.chance(this.rates.isolationLoss)) return;
       const index = donor.snapshotIndex;
       if (index <= replica.applied.length) return;
       this.trace.note(this.now, `${replica.id} installs snapshot at ${index} from ${from}`);
@@ -434,18 +460,20 @@ export class Simulation {
 
   // ---- faults ---------------------------------------------------------------
 
+  /** Keep fewer than half of the replicas down or recovering at once (f < n/2). */
+  private mayCrash(): boolean {
+    const impaired = this.members.filter(
+      (id) => !this.replicas.has(id) || this.replicas.get(id)!.node.recovering,
+    );
+    return impaired.length < this.quorumFaults;
+  }
+
   private nemesis(): void {
     const r = this.rng;
-    if (this.crashes && r.chance(this.rates.crash)) {
-      // Keep fewer than half of the replicas down or recovering at once (f < n/2).
-      const impaired = this.members.filter(
-        (id) => !this.replicas.has(id) || this.replicas.get(id)!.node.recovering,
-      );
-      if (impaired.length < this.quorumFaults) {
-        const victims = [...this.replicas.keys()];
-        const leaning = this.elected !== null && r.chance(0.5) ? this.elected : r.pick(victims);
-        this.crash(leaning);
-      }
+    if (this.crashes && r.chance(this.rates.crash) && this.mayCrash()) {
+      const victims = [...this.replicas.keys()];
+      const leaning = this.elected !== null && r.chance(0.5) ? this.elected : r.pick(victims);
+      this.crash(leaning);
     }
     for (const [id, since] of this.downSince) {
       if (this.now - since > 5 && r.chance(0.05)) this.startReplica(id);
@@ -474,42 +502,54 @@ export class Simulation {
   }
 
   /**
-   * One replica's links lose most or all of their messages for a while: it
-   * stays live (etcd still lists it, so disposal waits for it) but falls
-   * behind. The links come back one group at a time, and the election may
-   * then name it: a lagging leader that meets replicas which moved on (and
-   * may have crashed, caught up and compacted meanwhile).
+   * One replica falls behind while staying live (etcd still lists it, so
+   * disposal waits for it): its links are cut for a while, then lose most of
+   * their messages (and snapshot transfers) for longer, then heal. Meanwhile
+   * other replicas may crash and recover from the rest, one at a time, and the
+   * election may name the laggard: a lagging leader's Phase 1 then meets
+   * replicas that moved on (and may have caught up and compacted meanwhile).
    */
   private isolate(): void {
     const r = this.rng;
     const others = (id: NodeId) => this.members.filter((m) => m !== id);
-    const candidates = others(this.elected ?? nodeId(0));
-    const id = r.pick(candidates);
-    const loss = this.rates.isolationLoss;
+    const id = r.pick(others(this.elected ?? nodeId(0)));
     this.isolated = id;
-    for (const other of others(id)) this.network.degrade(id, other, loss);
-    this.trace.note(this.now, `isolate ${id} (loss ${loss})`);
-    const replica = this.replicas.get(id);
-    if (replica && r.chance(0.5)) {
-      // A stale hint: it goes on trying to lead from where it fell behind.
-      this.trace.note(this.now, `stale hint to ${id}: leader ${id}`);
-      this.handle(replica, () => replica.node.setLeaderHint(id));
-    }
-    this.schedule(r.between(10, 100), () => {
+    for (const other of others(id)) this.network.degrade(id, other, 1);
+    this.trace.note(this.now, `isolate ${id}`);
+    const cut = r.between(10, 60);
+    const lossy = r.between(30, 150);
+    // Failures come together: while it is away, one other replica crashes,
+    // or all of them do one at a time (a rolling restart: each once the last
+    // one has recovered, the leader last).
+    const victims = this.crashes
+      ? r.shuffle(others(id)).slice(0, r.pick([0, 1, others(id).length]))
+      : [];
+    const crashNext = (): void => {
+      if (this.stable || this.isolated !== id) return;
+      const up = victims.filter((v) => this.replicas.has(v));
+      if (up.length === 0) return;
+      if (!this.mayCrash()) {
+        this.schedule(r.between(1, 10), crashNext);
+        return;
+      }
+      const victim = up.length > 1 ? up.find((v) => v !== this.elected)! : up[0]!;
+      victims.splice(victims.indexOf(victim), 1);
+      this.crash(victim);
+      this.schedule(r.between(5, 30), crashNext);
+    };
+    this.schedule(r.between(1, cut), crashNext);
+    this.schedule(cut, () => {
       if (this.stable) return;
-      // Reconnect to some peers first, the rest later.
-      const first = r.shuffle(others(id)).slice(0, r.between(1, this.members.length - 1));
-      for (const other of first) this.network.restore(id, other);
-      this.trace.note(this.now, `reconnect ${id} to ${first.join(",")}`);
-      if (r.chance(0.3)) this.elect();
-      this.schedule(r.between(5, 60), () => {
+      const loss = this.rates.isolationLoss;
+      for (const other of others(id)) this.network.degrade(id, other, loss);
+      this.trace.note(this.now, `${id}'s links lose ${loss}`);
+      // The election may name it while it lags (it still holds its etcd session).
+      if (r.chance(0.5)) this.schedule(r.between(1, lossy), () => this.stable || this.elect(id));
+      this.schedule(lossy, () => {
         if (this.stable) return;
         for (const other of others(id)) this.network.restore(id, other);
         this.isolated = null;
-        this.trace.note(this.now, `reconnect ${id} to all`);
-        // Its watch catches up with the election.
-        const now = this.replicas.get(id);
-        if (now) this.handle(now, () => now.node.setLeaderHint(this.elected));
+        this.trace.note(this.now, `${id}'s links heal`);
       });
     });
   }
