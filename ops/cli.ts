@@ -18,6 +18,7 @@ Running:
 Client (against --endpoints, any replica; JSON out):
   put KEY VALUE | get KEY | del KEY | cas KEY EXPECTED|--absent VALUE
   incr KEY [BY] | append KEY SUFFIX | keys [PREFIX] | range START [END] | status
+  digest | replay    (every endpoint: state digests; rebuild-from-snapshot check)
 
 Run "paxlog <command> --help" for a command's options.`;
 

@@ -11,6 +11,8 @@ export const CLIENT_COMMANDS = [
   "keys",
   "range",
   "status",
+  "digest",
+  "replay",
 ];
 
 export const CLIENT_HELP = `paxlog client commands (JSON on stdout)
@@ -24,6 +26,10 @@ export const CLIENT_HELP = `paxlog client commands (JSON on stdout)
   paxlog keys [PREFIX] [--limit N]
   paxlog range START [END] [--limit N]
   paxlog status
+  paxlog digest     every endpoint's state digest and applied index (equal digests at
+                    equal indexes mean equal states)
+  paxlog replay     on every endpoint: rebuild the state from the latest snapshot plus
+                    the retained log and compare its digest with the live state
 
 Options:
   --endpoints URLS   replicas to try in turn, comma-separated
@@ -31,7 +37,9 @@ Options:
   --sequential       read from the replica's local state (sequentially consistent)
 
 A replica that cannot be reached, or answers 503, is skipped for the next one.
-Exit code: 0 on 2xx, 1 on an error answer, 3 when no replica answered.`;
+Exit code: 0 on 2xx, 1 on an error answer, 3 when no replica answered.
+digest and replay ask every endpoint and print one JSON line each; they exit 1
+if any replica fails or (replay) does not match.`;
 
 interface Call {
   readonly method: string;
@@ -120,15 +128,16 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
     console.log(CLIENT_HELP);
     return 0;
   }
+  const endpoints = (values.endpoints ?? process.env["PAXLOG_ENDPOINTS"] ?? defaultEndpoints())
+    .split(",")
+    .map((e) => e.trim().replace(/\/$/, ""))
+    .filter(Boolean);
+  if (command === "digest" || command === "replay") return everyReplica(command, endpoints);
   const call = buildCall(command, positionals, {
     sequential: values.sequential ?? false,
     absent: values.absent ?? false,
     ...(values.limit ? { limit: values.limit } : {}),
   });
-  const endpoints = (values.endpoints ?? process.env["PAXLOG_ENDPOINTS"] ?? defaultEndpoints())
-    .split(",")
-    .map((e) => e.trim().replace(/\/$/, ""))
-    .filter(Boolean);
   const failures: string[] = [];
   for (const endpoint of endpoints) {
     try {
@@ -151,6 +160,26 @@ export async function clientCommand(command: string, argv: string[]): Promise<nu
   }
   console.error(`no replica answered:\n  ${failures.join("\n  ")}`);
   return 3;
+}
+
+/** digest / replay: one answer per replica, not the first that answers. */
+async function everyReplica(command: "digest" | "replay", endpoints: string[]): Promise<number> {
+  let failed = false;
+  for (const endpoint of endpoints) {
+    try {
+      const response = await fetch(`${endpoint}/v1/admin/${command}`, {
+        method: command === "replay" ? "POST" : "GET",
+        signal: AbortSignal.timeout(60_000),
+      });
+      const body = (await response.json()) as Record<string, unknown>;
+      if (!response.ok) failed = true;
+      console.log(JSON.stringify({ endpoint, status: response.status, ...body }));
+    } catch (error) {
+      failed = true;
+      console.log(JSON.stringify({ endpoint, error: (error as Error).message }));
+    }
+  }
+  return failed ? 1 : 0;
 }
 
 function defaultEndpoints(): string {

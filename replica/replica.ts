@@ -10,6 +10,7 @@ import {
   type SnapshotNeed,
 } from "../consensus";
 import { type Command, decodeCommand, encodeCommand, readMarker } from "../domain";
+import { digest } from "../projections/digest";
 import type { Coordinator } from "../transport/etcd";
 import type { SnapshotChunk, SubmitReply, SubmitRequest } from "../transport/grpc/peer-server";
 import { PeerTransport } from "../transport/grpc/peer-transport";
@@ -20,8 +21,10 @@ import type {
   Consistency,
   KvService,
   ReadOutcome,
+  ReplayReport,
 } from "../transport/rest/service";
 import type { ReplicaConfig } from "./config";
+import { replayCheck } from "./replay-check";
 import { decodeResult, encodeResult } from "./result-bytes";
 import { SnapshotCodec } from "./snapshot-transfer";
 import type { StateMachine } from "./state-machine";
@@ -409,6 +412,21 @@ export class Replica implements KvService {
   }
 
   // ---- status ------------------------------------------------------------------
+
+  digest(): { index: number; digest: string } {
+    return { index: this.machine.appliedIndex, digest: digest(this.machine.current) };
+  }
+
+  replay(): ReplayReport {
+    const core = this.core;
+    if (!core) throw new Error("replica not started");
+    return replayCheck(
+      this.machine,
+      (from, to) => core.learner.entries(from, to, Number.MAX_SAFE_INTEGER),
+      this.config.domain,
+      this.log,
+    );
+  }
 
   cluster(): ClusterView {
     const core = this.core;

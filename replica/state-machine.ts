@@ -48,20 +48,7 @@ export class StateMachine {
   }
 
   apply(entry: DecidedEntry): void {
-    const commands: Command[] = [];
-    if (entry.value.type === "batch") {
-      for (const bytes of entry.value.commands) {
-        const decoded = decodeCommand(bytes);
-        // Commands are validated before they are proposed; bytes that do not
-        // decode are skipped, identically on every replica, and reported.
-        if (decoded.ok) commands.push(decoded.value);
-        else
-          this.log.error("undecodable command in the log", {
-            index: entry.index,
-            error: decoded.error.message,
-          });
-      }
-    }
+    const commands = decodeEntry(entry, this.log);
     const { projection, results } = applyBatch(this.view, logIndex(entry.index), commands);
     this.view = projection;
     for (let i = 0; i < commands.length; i++) {
@@ -115,4 +102,24 @@ export class StateMachine {
     }
     this.indexWaiters = still;
   }
+}
+
+/**
+ * The commands of a decided entry. Commands are validated before they are
+ * proposed; bytes that do not decode are skipped, identically on every
+ * replica (and in replays), and reported.
+ */
+export function decodeEntry(entry: DecidedEntry, log: Logger): Command[] {
+  const commands: Command[] = [];
+  if (entry.value.type !== "batch") return commands;
+  for (const bytes of entry.value.commands) {
+    const decoded = decodeCommand(bytes);
+    if (decoded.ok) commands.push(decoded.value);
+    else
+      log.error("undecodable command in the log", {
+        index: entry.index,
+        error: decoded.error.message,
+      });
+  }
+  return commands;
 }

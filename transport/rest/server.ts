@@ -112,6 +112,20 @@ export class RestApi {
         this.send(res, 200, view, view.appliedIndex);
       }),
     );
+    s.get(
+      "/v1/admin/digest",
+      this.handle(async (_req, res) => {
+        const d = this.service.digest();
+        this.send(res, 200, d, d.index);
+      }),
+    );
+    s.post(
+      "/v1/admin/replay",
+      this.handle(async (_req, res) => {
+        const report = this.service.replay();
+        this.send(res, report.match ? 200 : 500, report, report.appliedIndex);
+      }),
+    );
     s.put(
       "/v1/kv/:key",
       this.command((req) => ({

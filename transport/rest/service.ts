@@ -40,6 +40,20 @@ export interface ClusterView {
   readonly incarnation: number;
 }
 
+/** `paxlog replay`: the state rebuilt from the latest snapshot plus the log, against the live one. */
+export interface ReplayReport {
+  readonly snapshotIndex: number;
+  readonly appliedIndex: number;
+  readonly entriesReplayed: number;
+  /** The retained log covered every entry from the snapshot to the applied index. */
+  readonly complete: boolean;
+  readonly liveDigest: string;
+  readonly replayedDigest: string | null;
+  readonly match: boolean;
+  readonly error: string | null;
+  readonly millis: number;
+}
+
 /** What the REST API needs from a replica. */
 export interface KvService {
   /** Runs a command through the log (forwarding to the leader if need be). */
@@ -47,6 +61,9 @@ export interface KvService {
   /** A view for reading with the given guarantee, at or after `minIndex`. */
   readView(consistency: Consistency, minIndex: number, timeoutMs: number): Promise<ReadOutcome>;
   cluster(): ClusterView;
+  /** A digest of the whole applied state, to compare replicas. */
+  digest(): { readonly index: number; readonly digest: string };
+  replay(): ReplayReport;
   /** True once the replica serves requests. */
   readonly serving: boolean;
   /** The last log index applied here (for X-Paxlog-Index on every answer). */
