@@ -104,7 +104,18 @@ export class Replica implements KvService {
       this.config.peers,
       {
         onMessages: (messages) => {
-          for (const m of messages) this.input((core) => core.step(m));
+          for (const m of messages) {
+            // A peer with a different --peers map could address someone else:
+            // drop it loudly rather than let the core's invariant stop us.
+            if (m.to !== this.id) {
+              this.log.error("dropped a message addressed to another replica (check --peers)", {
+                from: m.from,
+                to: m.to,
+              });
+              continue;
+            }
+            this.input((core) => core.step(m));
+          }
         },
         onSubmit: (request) => this.onSubmit(request),
         onFetchSnapshot: (minIndex) => this.serveSnapshot(minIndex),

@@ -96,18 +96,24 @@ export class RestApi {
     return this.service.appliedIndex;
   }
 
+  /** Status and admin answers need a started replica: until then, 503 (it is starting). */
+  private requireServing(): void {
+    if (!this.service.serving) throw unavailable("not serving yet", 1);
+  }
+
   private routes(): void {
     const s = this.server;
     s.get(
       "/healthz",
       this.handle(async (_req, res) => {
-        if (!this.service.serving) throw unavailable("not serving yet", 1);
+        this.requireServing();
         this.send(res, 200, { ok: true }, this.appliedIndex());
       }),
     );
     s.get(
       "/v1/cluster",
       this.handle(async (_req, res) => {
+        this.requireServing();
         const view = this.service.cluster();
         this.send(res, 200, view, view.appliedIndex);
       }),
@@ -115,6 +121,7 @@ export class RestApi {
     s.get(
       "/v1/admin/digest",
       this.handle(async (_req, res) => {
+        this.requireServing();
         const d = this.service.digest();
         this.send(res, 200, d, d.index);
       }),
@@ -122,6 +129,7 @@ export class RestApi {
     s.post(
       "/v1/admin/replay",
       this.handle(async (_req, res) => {
+        this.requireServing();
         const report = this.service.replay();
         this.send(res, report.match ? 200 : 500, report, report.appliedIndex);
       }),
