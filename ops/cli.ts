@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import "reflect-metadata";
+import { CHECK_HELP, checkCommand } from "./check-command";
 import { CLIENT_COMMANDS, CLIENT_HELP, clientCommand } from "./client-command";
 import { CLUSTER_HELP, clusterCommand } from "./cluster-command";
 import { SERVE_HELP, serveCommand } from "./serve-command";
@@ -14,6 +15,7 @@ Running:
   cluster up   start a local etcd and N replicas on loopback (the quick start)
   serve        run one replica
   sim          run the deterministic cluster simulation (safety + liveness checks)
+  check        fault-injection run on a local cluster, checked for linearizability
 
 Client (against --endpoints, any replica; JSON out):
   put KEY VALUE | get KEY | del KEY | cas KEY EXPECTED|--absent VALUE
@@ -23,6 +25,7 @@ Client (against --endpoints, any replica; JSON out):
 Run "paxlog <command> --help" for a command's options.`;
 
 const HELPS: Record<string, string> = {
+  check: CHECK_HELP,
   cluster: CLUSTER_HELP,
   serve: SERVE_HELP,
   sim: SIM_HELP,
@@ -37,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(rest);
     case "cluster":
       return clusterCommand(rest);
+    case "check":
+      return checkCommand(rest);
     case undefined:
     case "help":
     case "-h":

@@ -200,7 +200,9 @@ export class Replica implements KvService {
         this.log.debug("disposed instances", { disposeBelow: event.disposeBelow });
         break;
       case "refused-disposed":
-        // A protocol error by the asker: it tried to re-invoke a disposed instance.
+        // The asker tried to re-invoke a disposed instance: a stale leader (say,
+        // resumed from a pause) or one behind our compaction. Refused; it must
+        // catch up. Worth seeing, not alarming.
         this.log.warn("refused a request for a disposed instance", { ...event });
         break;
     }
