@@ -2,32 +2,34 @@ import { isDeepStrictEqual } from "node:util";
 import test from "ava";
 import fc from "fast-check";
 import { type Command, decodeBatch, decodeCommand, encodeBatch, encodeCommand } from "../../domain";
+import { holds } from "../support/properties";
 import { arbCommand } from "./domain-arbitraries";
 
 test("every command round-trips through the binary codec", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(arbCommand(), (c) => {
       const d = decodeCommand(encodeCommand(c));
       return d.ok && isDeepStrictEqual(d.value, c);
     }),
     { numRuns: 2000 },
   );
-  t.pass();
 });
 
 test("batches are concatenations of encoded commands and round-trip", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(fc.array(arbCommand(), { maxLength: 20 }), (cs: Command[]) => {
       const d = decodeBatch(encodeBatch(cs.map(encodeCommand)));
       return d.ok && isDeepStrictEqual(d.value, cs);
     }),
     { numRuns: 500 },
   );
-  t.pass();
 });
 
 test("garbage and truncated bytes give an error value, never a throw", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
       const a = decodeCommand(bytes);
       const b = decodeBatch(bytes);
@@ -35,7 +37,8 @@ test("garbage and truncated bytes give an error value, never a throw", (t) => {
     }),
     { numRuns: 5000 },
   );
-  fc.assert(
+  holds(
+    t,
     fc.property(arbCommand(), fc.nat(), (c, cut) => {
       const bytes = encodeCommand(c);
       const n = cut % bytes.length;

@@ -15,6 +15,7 @@ import {
   emptyTree,
   mutable,
 } from "../../projections/btree";
+import { holds } from "../support/properties";
 
 const immer = new Immer({ autoFreeze: true });
 
@@ -36,7 +37,8 @@ function noDrafts<V>(node: BNode<V>): boolean {
 
 for (const fanout of [4, 5, 8, 64]) {
   test(`fanout ${fanout}: random inserts/deletes in immer batches keep every invariant and match a Map`, (t) => {
-    fc.assert(
+    holds(
+      t,
       fc.property(arbOps(fanout * 12), fc.integer({ min: 1, max: 50 }), (ops: Op[], batch) => {
         let tree: BTree<number> = emptyTree(fanout);
         const model = new Map<string, number>();
@@ -65,7 +67,6 @@ for (const fanout of [4, 5, 8, 64]) {
       }),
       { numRuns: 150 },
     );
-    t.pass();
   });
 }
 
@@ -117,6 +118,7 @@ test("an edit copies each touched node once, then freezes it; a finished edit re
 });
 
 test("bulk load from sorted entries satisfies the invariants for every size", (t) => {
+  const problems: string[] = [];
   for (const fanout of [4, 7, 64]) {
     for (let n = 0; n < 300; n++) {
       const keys = Array.from({ length: n }, (_, i) => `k${String(i).padStart(4, "0")}`);
@@ -126,8 +128,8 @@ test("bulk load from sorted entries satisfies the invariants for every size", (t
         fanout,
       );
       const problem = btreeCheck(tree);
-      if (problem) return t.fail(`n=${n} fanout=${fanout}: ${problem}`);
+      if (problem) problems.push(`n=${n} fanout=${fanout}: ${problem}`);
     }
   }
-  t.pass();
+  t.deepEqual(problems, []);
 });

@@ -22,6 +22,7 @@ import {
   replay,
   setProjectionAutoFreeze,
 } from "../../projections";
+import { holds } from "../support/properties";
 import { arbCommand } from "./domain-arbitraries";
 
 const config: DomainConfig = { ...DEFAULT_CONFIG, clientTtlEntries: 6 };
@@ -58,7 +59,8 @@ const arbCmds = fc.array(arbCommand(), { maxLength: 120 });
 const arbSizes = fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 8 });
 
 test("the projection equals the reference model (Maps) for any entries", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(arbCmds, arbSizes, (cmds, sizes) => {
       const entries = chunk(
         cmds,
@@ -86,7 +88,8 @@ test("the projection equals the reference model (Maps) for any entries", (t) => 
 });
 
 test("the digest does not depend on the tree's shape (fanout 4 vs 64)", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(arbCmds, arbSizes, (cmds, sizes) => {
       const entries = chunk(
         cmds,
@@ -101,7 +104,6 @@ test("the digest does not depend on the tree's shape (fanout 4 vs 64)", (t) => {
     }),
     { numRuns: 200 },
   );
-  t.pass();
 });
 
 test("commands one per entry (one produce each) or in random batches give the same keys and answers", (t) => {
@@ -109,7 +111,8 @@ test("commands one per entry (one produce each) or in random batches give the sa
   // (modIndex, result.index) then differ by construction, and so would
   // index-driven expiry, so this runs without expiry and compares everything
   // else; exact digest equality is checked on identical logs above/below.
-  fc.assert(
+  holds(
+    t,
     fc.property(arbCmds, arbSizes, (cmds, sizes) => {
       const single = applyAll(
         cmds.map((c) => [c]),
@@ -143,11 +146,11 @@ test("commands one per entry (one produce each) or in random batches give the sa
     }),
     { numRuns: 200 },
   );
-  t.pass();
 });
 
 test("a snapshot at any point plus the remaining entries equals the live state", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(
       arbCmds,
       arbSizes,
@@ -183,11 +186,11 @@ test("a snapshot at any point plus the remaining entries equals the live state",
     ),
     { numRuns: 200 },
   );
-  t.pass();
 });
 
 test("a duplicated command (same clientId and requestId) is applied once", (t) => {
-  fc.assert(
+  holds(
+    t,
     fc.property(arbCmds, fc.nat(), (cmds, seed) => {
       const once = applyAll(cmds.map((c) => [c]));
       // every command sent twice in a row in the same entry, or in the next entry
@@ -216,7 +219,6 @@ test("a duplicated command (same clientId and requestId) is applied once", (t) =
     }),
     { numRuns: 200 },
   );
-  t.pass();
 });
 
 /** Every node of the tree, its arrays and the header are frozen. */
@@ -234,7 +236,8 @@ for (const autoFreeze of [true, false]) {
   test(`published versions never change and are deeply frozen (immer autoFreeze ${autoFreeze ? "on" : "off"})`, (t) => {
     setProjectionAutoFreeze(autoFreeze);
     try {
-      fc.assert(
+      holds(
+        t,
         fc.property(arbCmds, arbSizes, (cmds, sizes) => {
           const entries = chunk(
             cmds,
@@ -259,7 +262,6 @@ for (const autoFreeze of [true, false]) {
     } finally {
       setProjectionAutoFreeze(true);
     }
-    t.pass();
   });
 }
 

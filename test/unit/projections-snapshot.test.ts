@@ -11,6 +11,7 @@ import {
   type KvProjection,
   SnapshotDecoder,
 } from "../../projections";
+import { holds } from "../support/properties";
 
 function sample(n: number, valueSize = 10): KvProjection {
   let p = createProjection();
@@ -48,7 +49,8 @@ test("a snapshot restores to an identical state, whatever the chunk size", (t) =
 test("values larger than a chunk are split across chunks and decoded incrementally at any split", (t) => {
   const p = sample(200, 3000);
   const bytes = concat([...encodeSnapshot(p, 1024)]);
-  fc.assert(
+  holds(
+    t,
     fc.property(fc.array(fc.nat({ max: bytes.length }), { maxLength: 12 }), (cuts) => {
       const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
       const d = new SnapshotDecoder();
@@ -61,7 +63,6 @@ test("values larger than a chunk are split across chunks and decoded incremental
     }),
     { numRuns: 50 },
   );
-  t.pass();
 });
 
 test("a snapshot is taken from an immutable version while applying continues", (t) => {
@@ -84,7 +85,8 @@ test("a snapshot is taken from an immutable version while applying continues", (
 test("any flipped byte or truncation is rejected with an error value", (t) => {
   const p = sample(100);
   const bytes = concat([...encodeSnapshot(p)]);
-  fc.assert(
+  holds(
+    t,
     fc.property(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, x) => {
       const bad = bytes.slice();
       bad[at]! ^= x;
@@ -93,7 +95,8 @@ test("any flipped byte or truncation is rejected with an error value", (t) => {
     }),
     { numRuns: 300 },
   );
-  fc.assert(
+  holds(
+    t,
     fc.property(fc.nat({ max: bytes.length - 1 }), (n) => {
       const r = decodeSnapshot([bytes.subarray(0, n)]);
       return (
@@ -107,7 +110,10 @@ test("any flipped byte or truncation is rejected with an error value", (t) => {
   const future = bytes.slice();
   future[5] = 9;
   t.like(decodeSnapshot([future]), { ok: false, error: { code: "SNAPSHOT_UNSUPPORTED" } });
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (junk) => !decodeSnapshot([junk]).ok));
+  holds(
+    t,
+    fc.property(fc.uint8Array({ maxLength: 300 }), (junk) => !decodeSnapshot([junk]).ok),
+  );
 });
 
 test("the exactly-once table survives a snapshot (a retried request is still a duplicate)", (t) => {
