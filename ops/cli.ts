@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import "reflect-metadata";
+import { BENCH_HELP, benchCommand } from "./bench-command";
 import { CHECK_HELP, checkCommand } from "./check-command";
 import { CLIENT_COMMANDS, CLIENT_HELP, clientCommand } from "./client-command";
 import { CLUSTER_HELP, clusterCommand } from "./cluster-command";
@@ -16,6 +17,7 @@ Running:
   serve        run one replica
   sim          run the deterministic cluster simulation (safety + liveness checks)
   check        fault-injection run on a local cluster, checked for linearizability
+  bench        closed-loop benchmark on a local cluster, optionally --vs etcd
 
 Client (against --endpoints, any replica; JSON out):
   put KEY VALUE | get KEY | del KEY | cas KEY EXPECTED|--absent VALUE
@@ -25,6 +27,7 @@ Client (against --endpoints, any replica; JSON out):
 Run "paxlog <command> --help" for a command's options.`;
 
 const HELPS: Record<string, string> = {
+  bench: BENCH_HELP,
   check: CHECK_HELP,
   cluster: CLUSTER_HELP,
   serve: SERVE_HELP,
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return clusterCommand(rest);
     case "check":
       return checkCommand(rest);
+    case "bench":
+      return benchCommand(rest);
     case undefined:
     case "help":
     case "-h":

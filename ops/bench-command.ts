@@ -1,0 +1,218 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type Driver, EtcdDriver, OPS, type Op, PaxlogDriver } from "./bench/drivers";
+import { type Launched, startEtcdCluster, startPaxlogCluster } from "./bench/launch";
+import { markdown, svgPlot, textTable } from "./bench/report";
+import { parseMix, preload, runStep, type StepOp, type StepResult, singleOp } from "./bench/step";
+import { positiveInt, UsageError } from "./usage-error";
+
+export const BENCH_HELP = `paxlog bench — closed-loop benchmark, optionally against etcd
+
+Starts a paxlog cluster on loopback (or targets --endpoints) and, with
+--vs etcd, an etcd cluster of the same size (Debian's etcd binary, data in
+/dev/shm), then runs the same workload against both, alternating per step.
+Clients are closed loops spread round-robin over every replica/member; keys
+are drawn uniformly from --keys keys, all written once before the first step.
+
+  --replicas LIST     cluster sizes to start, e.g. 3 or 3,5 (default 3)
+  --endpoints URLS    target a running paxlog cluster instead (REST URLs, comma-separated)
+  --vs etcd           also benchmark an etcd cluster of the same size (gRPC, etcd3 client)
+  --clients LIST      closed-loop client counts (default 1,64)
+  --ops LIST          put | get (linearizable) | sget (sequential; etcd: serializable)
+                      (default put,get,sget)
+  --mix SPEC          also run a mixed step, e.g. put=50,get=50
+  --keys N            key space (default 1000)
+  --value-bytes N     value size (default 100)
+  --duration T        measured time per step: 10s, 500ms, 1m (default 10s)
+  --warmup T          discarded time before each step (default 10% of --duration, ≤ 1s)
+  --http agent|fetch  paxlog client: keep-alive http.request (default) or undici fetch
+  --out DIR           results go to DIR/bench-<timestamp>/ (default bench-results)
+  -h, --help          this text
+
+Prints a progress line per step and a table at the end (ops/s, p50/p99/p99.9
+latency in ms, errors, paxlog/etcd ratios, and the load generator's own CPU
+as % of one core), saved as results.json, results.md and plot.svg.
+Set PAXLOG_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to
+pass node flags to the replicas.`;
+
+function list(raw: string, flag: string): number[] {
+  return raw.split(",").map((x) => positiveInt(x.trim(), flag));
+}
+
+export function parseDuration(raw: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`${flag} must look like 10s, 500ms or 1m, got "${raw}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  const etcd = spawnSync(process.env["PAXLOG_ETCD_BIN"] ?? "etcd", ["--version"], {
+    encoding: "utf8",
+  });
+  const etcdVersion = /etcd Version: (\S+)/.exec(etcd.stdout ?? "")?.[1] ?? "?";
+  return `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model ?? "?"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, etcd ${etcdVersion}`;
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      replicas: { type: "string", default: "3" },
+      endpoints: { type: "string" },
+      vs: { type: "string" },
+      clients: { type: "string", default: "1,64" },
+      ops: { type: "string", default: "put,get,sget" },
+      mix: { type: "string" },
+      keys: { type: "string", default: "1000" },
+      "value-bytes": { type: "string", default: "100" },
+      duration: { type: "string", default: "10s" },
+      warmup: { type: "string" },
+      http: { type: "string", default: "agent" },
+      out: { type: "string", default: "bench-results" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(BENCH_HELP);
+    return 0;
+  }
+  if (values.vs !== undefined && values.vs !== "etcd")
+    throw new UsageError(`--vs supports only "etcd", got "${values.vs}"`);
+  if (values.http !== "agent" && values.http !== "fetch")
+    throw new UsageError(`--http must be agent or fetch`);
+  const endpoints = values.endpoints
+    ?.split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const sizes = endpoints ? [endpoints.length] : list(values.replicas, "--replicas");
+  if (sizes.some((n) => n > 9)) throw new UsageError("--replicas must be 1..9");
+  const clientCounts = list(values.clients, "--clients");
+  const steps: StepOp[] = values.ops
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      if (!OPS.includes(o as Op)) throw new UsageError(`--ops: unknown op "${o}" (put, get, sget)`);
+      return singleOp(o as Op);
+    });
+  if (values.mix) {
+    try {
+      steps.push(parseMix(values.mix, OPS));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  if (steps.length === 0) throw new UsageError("no operations to run");
+  const keys = positiveInt(values.keys, "--keys");
+  const value = "v".repeat(positiveInt(values["value-bytes"], "--value-bytes"));
+  const durationMs = parseDuration(values.duration, "--duration");
+  const warmupMs =
+    values.warmup !== undefined
+      ? parseDuration(values.warmup, "--warmup")
+      : Math.min(1_000, Math.round(durationMs / 10));
+  const withEtcd = values.vs === "etcd";
+
+  const date = new Date();
+  const outDir = path.resolve(
+    values.out,
+    `bench-${date.toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}`,
+  );
+  const logDir = path.join(outDir, "logs");
+  fs.mkdirSync(logDir, { recursive: true });
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up), paxlog via ${values.http === "agent" ? "keep-alive http.request" : "fetch"}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
+  const machineLine = machine();
+  console.log(`[bench] ${machineLine}`);
+  console.log(`[bench] ${settings}`);
+  console.log(`[bench] results: ${outDir}`);
+
+  const launched: Launched[] = [];
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    console.error("\n[bench] interrupted; stopping clusters");
+    void Promise.all(launched.map((l) => l.stop())).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const rows: StepResult[] = [];
+  const total = sizes.length * steps.length * clientCounts.length * (withEtcd ? 2 : 1);
+  let done = 0;
+  const tty = process.stderr.isTTY;
+  try {
+    for (const n of sizes) {
+      const drivers: Driver[] = [];
+      console.log(`[bench] starting ${n}-replica paxlog${withEtcd ? ` and ${n}-member etcd` : ""}`);
+      if (endpoints) {
+        drivers.push(new PaxlogDriver(endpoints, values.http === "fetch"));
+      } else {
+        const px = await startPaxlogCluster(n, logDir);
+        launched.push(px);
+        drivers.push(new PaxlogDriver(px.endpoints, values.http === "fetch"));
+        console.log(`[bench] paxlog up: ${px.endpoints.join(" ")} (leader ${await px.leader()})`);
+      }
+      if (withEtcd) {
+        const et = await startEtcdCluster(n, logDir, `etcd${n}-`);
+        launched.push(et);
+        drivers.push(new EtcdDriver(et.endpoints));
+        console.log(`[bench] etcd up: ${et.endpoints.join(" ")}`);
+      }
+      for (const d of drivers) await preload(d, keys, value);
+      for (const op of steps) {
+        for (const clients of clientCounts) {
+          for (const driver of drivers) {
+            if (interrupted) return 130;
+            const label = `[${++done}/${total}] n=${n} ${driver.system} ${op.name} clients=${clients}`;
+            const result = await runStep({
+              driver,
+              replicas: n,
+              op,
+              clients,
+              keys,
+              value,
+              durationMs,
+              warmupMs,
+              onProgress: (ms, ops, errors) => {
+                if (tty)
+                  process.stderr.write(
+                    `\r[bench] ${label} ${(ms / 1000).toFixed(0)}/${durationMs / 1000}s ${Math.round(ops / (ms / 1000))} ops/s errors ${errors}   `,
+                  );
+              },
+            });
+            if (tty) process.stderr.write("\r\x1b[K");
+            rows.push(result);
+            console.log(
+              `[bench] ${label}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%`,
+            );
+          }
+        }
+      }
+      for (const d of drivers) d.close();
+      await Promise.all(launched.splice(0).map((l) => l.stop()));
+    }
+  } finally {
+    await Promise.all(launched.splice(0).map((l) => l.stop()));
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+
+  const meta = { date: date.toISOString(), machine: machineLine, settings };
+  fs.writeFileSync(
+    path.join(outDir, "results.json"),
+    `${JSON.stringify({ ...meta, rows }, null, 2)}\n`,
+  );
+  fs.writeFileSync(path.join(outDir, "results.md"), markdown(rows, meta));
+  fs.writeFileSync(path.join(outDir, "plot.svg"), svgPlot(rows));
+  console.log(`\n${textTable(rows)}\n`);
+  const cpuMax = Math.max(...rows.map((r) => r.genCpuPct));
+  console.log(
+    `[bench] load generator CPU: up to ${cpuMax}% of one core (${os.cpus().length} cores on this machine)`,
+  );
+  console.log(`[bench] wrote ${path.join(outDir, "results.json")}, results.md, plot.svg`);
+  return 0;
+}

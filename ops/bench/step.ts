@@ -1,0 +1,177 @@
+import type { Driver, Op } from "./drivers";
+
+/** What a step issues: one operation, or a weighted mix ("mix"). */
+export interface StepOp {
+  readonly name: string;
+  /** Cumulative weights: pick the first entry whose `upTo` exceeds a uniform [0,1) draw. */
+  readonly choices: readonly { readonly op: Op; readonly upTo: number }[];
+}
+
+export function singleOp(op: Op): StepOp {
+  return { name: op, choices: [{ op, upTo: 1 }] };
+}
+
+/** "put=50,get=50" → a weighted mix. */
+export function parseMix(raw: string, valid: readonly Op[]): StepOp {
+  const parts = raw.split(",").map((p) => p.trim().split("="));
+  let total = 0;
+  const weights: { op: Op; w: number }[] = [];
+  for (const [name, w] of parts) {
+    const weight = Number(w);
+    if (!valid.includes(name as Op) || !Number.isFinite(weight) || weight <= 0)
+      throw new Error(`--mix: "${name}=${w}" is not OP=WEIGHT with OP one of ${valid.join("|")}`);
+    weights.push({ op: name as Op, w: weight });
+    total += weight;
+  }
+  if (weights.length === 0) throw new Error("--mix is empty");
+  let acc = 0;
+  return {
+    name: `mix(${weights.map((x) => `${x.op}=${x.w}`).join(",")})`,
+    choices: weights.map((x) => {
+      acc += x.w / total;
+      return { op: x.op, upTo: acc };
+    }),
+  };
+}
+
+export interface StepResult {
+  readonly system: string;
+  readonly replicas: number;
+  readonly op: string;
+  readonly clients: number;
+  readonly ops: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly opsPerSec: number;
+  /** Latencies in milliseconds. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  /** The load generator's CPU over the measured window, % of one core. */
+  readonly genCpuPct: number;
+  readonly firstError?: string;
+}
+
+export interface StepSpec {
+  readonly driver: Driver;
+  readonly replicas: number;
+  readonly op: StepOp;
+  readonly clients: number;
+  readonly keys: number;
+  readonly value: string;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  /** Called about once a second with the measured window's progress. */
+  readonly onProgress?: (elapsedMs: number, ops: number, errors: number) => void;
+}
+
+/** Sorted-sample percentile (nearest rank). */
+export function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/**
+ * Closed loop: `clients` loops, each with one request in flight, client i on
+ * endpoint i mod n. A warm-up is run and discarded, then latencies are
+ * recorded for `durationMs`; requests in flight at the end still complete
+ * but are not counted.
+ */
+export async function runStep(spec: StepSpec): Promise<StepResult> {
+  const { driver, clients, keys, value, op } = spec;
+  let phase: "warmup" | "measure" | "done" = spec.warmupMs > 0 ? "warmup" : "measure";
+  let samples = new Float64Array(1 << 16);
+  let count = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const record = (ms: number) => {
+    if (count === samples.length) {
+      const bigger = new Float64Array(samples.length * 2);
+      bigger.set(samples);
+      samples = bigger;
+    }
+    samples[count++] = ms;
+  };
+  const pick = (): Op => {
+    if (op.choices.length === 1) return op.choices[0]!.op;
+    const r = Math.random();
+    for (const c of op.choices) if (r < c.upTo) return c.op;
+    return op.choices[op.choices.length - 1]!.op;
+  };
+  const loop = async (i: number) => {
+    const target = driver.target(i);
+    while (phase !== "done") {
+      const o = pick();
+      const key = `bench/${Math.floor(Math.random() * keys)}`;
+      const counted = phase === "measure";
+      const t0 = performance.now();
+      try {
+        await target.run(o, key, value);
+        if (counted && phase === "measure") record(performance.now() - t0);
+      } catch (error) {
+        if (counted && phase === "measure") {
+          errors++;
+          firstError ??= (error as Error).message;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, (_, i) => loop(i));
+  if (spec.warmupMs > 0) {
+    await new Promise((r) => setTimeout(r, spec.warmupMs));
+    phase = "measure";
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const ticker = setInterval(() => spec.onProgress?.(performance.now() - t0, count, errors), 1_000);
+  await new Promise((r) => setTimeout(r, spec.durationMs));
+  phase = "done";
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(ticker);
+  const measured = count;
+  await Promise.all(loops);
+  const sorted = samples.subarray(0, measured).sort();
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    system: driver.system,
+    replicas: spec.replicas,
+    op: op.name,
+    clients,
+    ops: measured,
+    errors,
+    seconds: round(seconds),
+    opsPerSec: Math.round((measured / seconds) * 10) / 10,
+    p50: round(percentile(sorted, 0.5)),
+    p99: round(percentile(sorted, 0.99)),
+    p999: round(percentile(sorted, 0.999)),
+    max: round(percentile(sorted, 1)),
+    genCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 1000) / 10,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+/** Puts every key once (concurrency 32), so reads find values on both systems. */
+export async function preload(driver: Driver, keys: number, value: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async (_, i) => {
+      const t = driver.target(i);
+      while (next < keys) {
+        const k = next++;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await t.run("put", `bench/${k}`, value);
+            break;
+          } catch (error) {
+            if (attempt >= 20) throw error;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      }
+    }),
+  );
+}

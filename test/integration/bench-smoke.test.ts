@@ -1,0 +1,68 @@
+/** `paxlog bench --vs etcd`: a tiny run against real paxlog and etcd clusters writes both systems' rows. */
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import test from "ava";
+import { runCli } from "../support/cli";
+
+test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with both systems", async (t) => {
+  const shm = () =>
+    fs.existsSync("/dev/shm")
+      ? fs.readdirSync("/dev/shm").filter((n) => n.startsWith("paxlog-bench-"))
+      : [];
+  const shmBefore = new Set(shm());
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "paxlog-bench-test-"));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const run = await runCli(
+    [
+      "bench",
+      "--replicas",
+      "3",
+      "--clients",
+      "1,4",
+      "--duration",
+      "2s",
+      "--ops",
+      "put,get",
+      "--vs",
+      "etcd",
+      "--out",
+      out,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  t.is(run.code, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  const [dir] = fs.readdirSync(out).filter((d) => d.startsWith("bench-"));
+  t.truthy(dir, "a bench-<timestamp> directory");
+  const result = JSON.parse(fs.readFileSync(path.join(out, dir!, "results.json"), "utf8")) as {
+    rows: { system: string; op: string; clients: number; opsPerSec: number; genCpuPct: number }[];
+  };
+  for (const system of ["paxlog", "etcd"])
+    for (const op of ["put", "get"])
+      for (const clients of [1, 4]) {
+        const row = result.rows.find(
+          (r) => r.system === system && r.op === op && r.clients === clients,
+        );
+        t.truthy(row, `row ${system} ${op} ${clients}`);
+        t.true(row!.opsPerSec > 0, `${system} ${op} ${clients}: ops/s > 0`);
+        t.true(row!.genCpuPct >= 0);
+      }
+  t.true(fs.readFileSync(path.join(out, dir!, "results.md"), "utf8").includes("| 3 | put | 1 |"));
+  t.true(fs.readFileSync(path.join(out, dir!, "plot.svg"), "utf8").startsWith("<svg"));
+  t.regex(run.stdout, /load generator CPU/);
+  // The run removed its tmpfs data directories.
+  t.deepEqual(
+    shm().filter((n) => !shmBefore.has(n)),
+    [],
+  );
+});
+
+test("bench --help and a bad flag", async (t) => {
+  const help = await runCli(["bench", "--help"]);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--vs etcd/);
+  const bad = await runCli(["bench", "--duration", "soon"]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--duration/);
+});
