@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import "reflect-metadata";
+import { MEASURE_HELP, measureCommand } from "./bench/measure";
 import { BENCH_HELP, benchCommand } from "./bench-command";
 import { CHECK_HELP, checkCommand } from "./check-command";
 import { CLIENT_COMMANDS, CLIENT_HELP, clientCommand } from "./client-command";
@@ -18,6 +19,7 @@ Running:
   sim          run the deterministic cluster simulation (safety + liveness checks)
   check        fault-injection run on a local cluster, checked for linearizability
   bench        closed-loop benchmark on a local cluster, optionally --vs etcd
+  measure      heap under sustained writes, catch-up and rejoin times (issue 5)
 
 Client (against --endpoints, any replica; JSON out):
   put KEY VALUE | get KEY | del KEY | cas KEY EXPECTED|--absent VALUE
@@ -30,6 +32,7 @@ const HELPS: Record<string, string> = {
   bench: BENCH_HELP,
   check: CHECK_HELP,
   cluster: CLUSTER_HELP,
+  measure: MEASURE_HELP,
   serve: SERVE_HELP,
   sim: SIM_HELP,
 };
@@ -47,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(rest);
     case "bench":
       return benchCommand(rest);
+    case "measure":
+      return measureCommand(rest);
     case undefined:
     case "help":
     case "-h":

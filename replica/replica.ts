@@ -441,10 +441,28 @@ export class Replica implements KvService {
     );
   }
 
-  cluster(): ClusterView {
+  async cluster(local: boolean): Promise<ClusterView> {
+    const view = this.localView();
+    if (local || view.learnedIndexesFrom !== null || view.leader === null) return view;
+    const leaderUrl = this.coordinator.members.get(nodeId(view.leader))?.restUrl;
+    if (!leaderUrl) return view;
+    const leaderView = await fetchClusterView(leaderUrl, LEADER_VIEW_TIMEOUT_MS);
+    if (!leaderView || leaderView.learnedIndexesFrom !== leaderView.nodeId) return view;
+    const learned = new Map(leaderView.members.map((m) => [m.id, m.learnedIndex]));
+    return {
+      ...view,
+      learnedIndexesFrom: leaderView.nodeId,
+      members: view.members.map((m) =>
+        m.id === this.id ? m : { ...m, learnedIndex: learned.get(m.id) ?? null },
+      ),
+    };
+  }
+
+  private localView(): ClusterView {
     const core = this.core;
     if (!core) throw new Error("replica not started");
     const status = core.status();
+    const mem = process.memoryUsage();
     const live = this.coordinator.members;
     const members = [...this.config.peers].map(([id, grpcAddress]) => {
       const info = live.get(id);
@@ -466,6 +484,7 @@ export class Replica implements KvService {
     });
     return {
       nodeId: this.id,
+      learnedIndexesFrom: status.role === "leader" ? this.id : null,
       leader: this.coordinator.leader,
       role: status.role,
       ballot: status.promised,
@@ -479,6 +498,24 @@ export class Replica implements KvService {
       recovering: status.recovering,
       etcdReachable: this.coordinator.etcdReachable ?? null,
       incarnation: status.incarnation,
+      memory: { heapUsedBytes: mem.heapUsed, rssBytes: mem.rss },
+      retainedEntries: status.retainedEntries,
+      acceptorInstances: status.acceptorInstances,
     };
+  }
+}
+
+/** How long a follower's /v1/cluster waits for the leader's view. */
+const LEADER_VIEW_TIMEOUT_MS = 300;
+
+/** Another replica's local view, or null if it does not answer in time. */
+async function fetchClusterView(restUrl: string, timeoutMs: number): Promise<ClusterView | null> {
+  try {
+    const res = await fetch(`${restUrl}/v1/cluster?local=true`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return res.ok ? ((await res.json()) as ClusterView) : null;
+  } catch {
+    return null;
   }
 }

@@ -148,6 +148,17 @@ export async function startEtcdCluster(
   return { endpoints, pids: children.map((c) => c.pid ?? 0), stop };
 }
 
+export interface PaxlogCluster extends Launched {
+  /** The current leader's id (1-based), or null. */
+  leader(): Promise<number | null>;
+  /** Sends a signal to replica `id` (1-based): SIGKILL, SIGSTOP, SIGCONT... */
+  signal(id: number, sig: NodeJS.Signals): Promise<void>;
+  /** Starts replica `id` again, empty, with its original arguments (after it was killed). */
+  restart(id: number): void;
+  /** Replica `id`'s current pid. */
+  pid(id: number): number;
+}
+
 /**
  * N `paxlog serve` replicas with a single-member coordination etcd; resolves
  * once every replica serves, has left recovery and a leader is known.
@@ -156,7 +167,7 @@ export async function startPaxlogCluster(
   replicas: number,
   logDir: string,
   extraArgs: readonly string[] = [],
-): Promise<Launched & { leader(): Promise<number | null> }> {
+): Promise<PaxlogCluster> {
   const etcd = await startEtcdCluster(1, logDir, "coord");
   const grpc: number[] = [];
   const rest: number[] = [];
@@ -166,30 +177,27 @@ export async function startPaxlogCluster(
   }
   const peers = grpc.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
   const cluster = `bench${process.pid}x${Math.floor(Math.random() * 1e6)}`;
-  const children = rest.map((port, i) =>
-    spawnLogged(
-      process.execPath,
-      [
-        ...(process.env["PAXLOG_BENCH_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
-        CLI,
-        "serve",
-        "--id",
-        String(i + 1),
-        "--peers",
-        peers,
-        "--rest-listen",
-        `127.0.0.1:${port}`,
-        "--etcd",
-        etcd.endpoints[0]!,
-        "--cluster",
-        cluster,
-        "--log-level",
-        "warn",
-        ...extraArgs,
-      ],
-      path.join(logDir, `paxlog-${i + 1}.log`),
-    ),
-  );
+  const replicaArgs = rest.map((port, i) => [
+    ...(process.env["PAXLOG_BENCH_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
+    CLI,
+    "serve",
+    "--id",
+    String(i + 1),
+    "--peers",
+    peers,
+    "--rest-listen",
+    `127.0.0.1:${port}`,
+    "--etcd",
+    etcd.endpoints[0]!,
+    "--cluster",
+    cluster,
+    "--log-level",
+    "warn",
+    ...extraArgs,
+  ]);
+  const spawnReplica = (i: number) =>
+    spawnLogged(process.execPath, replicaArgs[i]!, path.join(logDir, `paxlog-${i + 1}.log`));
+  const children = rest.map((_, i) => spawnReplica(i));
   const endpoints = rest.map((p) => `http://127.0.0.1:${p}`);
   const stop = async () => {
     // SIGTERM first so a profiled replica (--cpu-prof) can write its profile.
@@ -231,5 +239,30 @@ export async function startPaxlogCluster(
     await stop();
     throw error;
   }
-  return { endpoints, pids: children.map((c) => c.pid ?? 0), stop, leader };
+  const signal = async (id: number, sig: NodeJS.Signals) => {
+    const child = children[id - 1]!;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (sig !== "SIGKILL") {
+      child.kill(sig);
+      return;
+    }
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(sig);
+    await exited;
+  };
+  const restart = (id: number) => {
+    const old = children[id - 1]!;
+    if (old.exitCode === null && old.signalCode === null)
+      throw new Error(`replica ${id} is still running`);
+    children[id - 1] = spawnReplica(id - 1);
+  };
+  return {
+    endpoints,
+    pids: children.map((c) => c.pid ?? 0),
+    stop,
+    leader,
+    signal,
+    restart,
+    pid: (id) => children[id - 1]?.pid ?? 0,
+  };
 }

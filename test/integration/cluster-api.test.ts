@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from "ava";
 import { getJson, request, TestCluster } from "../support/cluster";
+import { waitFor } from "../support/wait";
 
 const test = anyTest as TestFn<{ cluster: TestCluster }>;
 
@@ -230,7 +231,48 @@ test("/v1/cluster shows the replica's view of the cluster", async (t) => {
     [1, 2, 3],
   );
   t.true(view.members.every((m: { status: string }) => m.status === "up"));
-  for (const field of ["chosenIndex", "appliedIndex", "disposeBelow", "snapshotIndex"]) {
+  for (const field of [
+    "chosenIndex",
+    "appliedIndex",
+    "disposeBelow",
+    "snapshotIndex",
+    "retainedEntries",
+    "acceptorInstances",
+  ]) {
     t.is(typeof view[field], "number", field);
   }
+  t.is(typeof view.memory.heapUsedBytes, "number");
+  t.is(typeof view.memory.rssBytes, "number");
+});
+
+test("every replica's /v1/cluster shows each member's learned index, from the leader's table", async (t) => {
+  const c = t.context.cluster;
+  const written = await request("PUT", url(t, 1, "/v1/kv/learned-probe"), { value: "x" });
+  t.is(written.status, 200);
+  const leader = await c.leader();
+  for (const r of c.replicas) {
+    // The leader hears each member's learned index on heartbeats: wait until all passed the write.
+    const view = await waitFor(
+      async () => {
+        const v = (await getJson(`${r.url}/v1/cluster`)).body;
+        const all = v.members.every(
+          (m: { learnedIndex: number | null }) => (m.learnedIndex ?? 0) >= written.body.index,
+        );
+        return all ? v : null;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, message: `replica ${r.id} shows every learned index` },
+    );
+    t.is(view.learnedIndexesFrom, leader, `replica ${r.id}`);
+    t.true(view.disposeBelow >= 1);
+  }
+  // ?local=true answers from this replica's own table: a follower tracks no one else's.
+  const follower = c.replicas.find((r) => r.id !== leader)!;
+  const local = (await getJson(`${follower.url}/v1/cluster?local=true`)).body;
+  t.is(local.learnedIndexesFrom, null);
+  t.deepEqual(
+    local.members
+      .filter((m: { learnedIndex: number | null }) => m.learnedIndex !== null)
+      .map((m: { id: number }) => m.id),
+    [follower.id],
+  );
 });

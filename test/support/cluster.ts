@@ -18,6 +18,8 @@ export interface ClusterOptions {
 export interface ReplicaProcess {
   readonly id: number;
   readonly url: string;
+  /** host:port of its gRPC peer server. */
+  readonly grpcAddress: string;
   process: ChildProcess | null;
   log: string[];
 }
@@ -70,6 +72,7 @@ export class TestCluster {
     const replicas = rest.map((port, i) => ({
       id: i + 1,
       url: `http://127.0.0.1:${port}`,
+      grpcAddress: `127.0.0.1:${grpc[i]}`,
       process: null,
       log: [] as string[],
     }));

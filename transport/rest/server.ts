@@ -112,9 +112,9 @@ export class RestApi {
     );
     s.get(
       "/v1/cluster",
-      this.handle(async (_req, res) => {
+      this.handle(async (req, res) => {
         this.requireServing();
-        const view = this.service.cluster();
+        const view = await this.service.cluster(req.query?.local === "true");
         this.send(res, 200, view, view.appliedIndex);
       }),
     );

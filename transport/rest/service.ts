@@ -25,6 +25,12 @@ export interface MemberView {
 
 export interface ClusterView {
   readonly nodeId: number;
+  /**
+   * Whose progress table the members' learned indexes come from: only the
+   * leader tracks every member's, so a follower asks the leader (null when it
+   * could not: then only its own index is filled in).
+   */
+  readonly learnedIndexesFrom: number | null;
   readonly leader: number | null;
   readonly role: string;
   readonly ballot: { readonly round: number; readonly nodeId: number };
@@ -38,6 +44,12 @@ export interface ClusterView {
   readonly recovering: boolean;
   readonly etcdReachable: boolean | null;
   readonly incarnation: number;
+  /** This process's memory (`process.memoryUsage()`). */
+  readonly memory: { readonly heapUsedBytes: number; readonly rssBytes: number };
+  /** Log entries the learner still holds (snapshot tail plus unapplied). */
+  readonly retainedEntries: number;
+  /** Consensus instances the acceptor still holds (not yet disposed). */
+  readonly acceptorInstances: number;
 }
 
 /** `paxlog replay`: the state rebuilt from the latest snapshot plus the log, against the live one. */
@@ -60,7 +72,8 @@ export interface KvService {
   command(command: Command, timeoutMs: number): Promise<CommandOutcome>;
   /** A view for reading with the given guarantee, at or after `minIndex`. */
   readView(consistency: Consistency, minIndex: number, timeoutMs: number): Promise<ReadOutcome>;
-  cluster(): ClusterView;
+  /** This replica's view; `local` skips asking the leader for members' learned indexes. */
+  cluster(local: boolean): Promise<ClusterView>;
   /** A digest of the whole applied state, to compare replicas. */
   digest(): { readonly index: number; readonly digest: string };
   replay(): ReplayReport;

@@ -1,0 +1,64 @@
+/** `paxlog measure --quick` with tiny sizes: all three phases run on real processes and report numbers. */
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import test from "ava";
+import { runCli } from "../support/cli";
+
+test("measure --quick: a tiny run exits 0 and writes JSON with the three phases' numbers", async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "paxlog-measure-test-"));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const run = await runCli(
+    [
+      "measure",
+      "--quick",
+      "--writes",
+      "2000",
+      "--keys",
+      "500",
+      "--catchup-keys",
+      "1000",
+      "--catchup-value-bytes",
+      "100",
+      "--rate",
+      "500",
+      "--rejoin-snapshot-every",
+      "300",
+      "--rejoin-retain-tail",
+      "50",
+      "--out",
+      out,
+    ],
+    { timeoutMs: 90_000 },
+  );
+  t.is(run.code, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  const [dir] = fs.readdirSync(out).filter((d) => d.startsWith("measure-"));
+  t.truthy(dir, "a measure-<timestamp> directory");
+  const r = JSON.parse(fs.readFileSync(path.join(out, dir!, "results.json"), "utf8"));
+  // heap: three replicas at 0, N and 2N writes
+  t.deepEqual([...new Set(r.heap.rows.map((x: { writes: number }) => x.writes))].length, 3);
+  t.is(r.heap.rows.length, 9);
+  for (const row of r.heap.rows) {
+    t.true(row.heapUsedMiB > 0);
+    t.is(typeof row.retainedEntries, "number");
+    t.is(typeof row.acceptorInstances, "number");
+  }
+  t.true(r.heap.throughput.every((x: { opsPerSec: number }) => x.opsPerSec > 0));
+  // catch-up and rejoin: times and latency windows
+  t.is(typeof r.catchup.caughtUpSeconds, "number", run.stdout);
+  t.true(r.catchup.latency.before.p99 > 0);
+  t.true(r.catchup.latency.during.ops > 0);
+  t.is(typeof r.rejoin.rejoinSeconds, "number", run.stdout);
+  t.true(r.rejoin.compactedPastIt);
+  t.true(fs.readFileSync(path.join(out, dir!, "results.md"), "utf8").includes("## Heap"));
+});
+
+test("measure --help and a bad flag", async (t) => {
+  const help = await runCli(["measure", "--help"]);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /--catchup-keys/);
+  const bad = await runCli(["measure", "--phases", "heap,nap"]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--phases/);
+});
