@@ -18,7 +18,7 @@ import { percentile, preload } from "./step";
 export const MEASURE_HELP = `paxlog measure — memory bound, catch-up and rejoin under load (issue 5)
 
 Three phases, each on a fresh local 3-replica cluster (etcd + paxlog serve,
-data in /dev/shm), 64 closed-loop keep-alive HTTP writers:
+data in /dev/shm), --clients closed-loop keep-alive HTTP writers:
   heap      --writes N puts over --keys keys, then N more; each replica's
             heapUsed (after a forced full GC: replicas run with --expose-gc
             and a SIGUSR2 hook; minimum of samples over ~2 s), RSS,
@@ -42,7 +42,8 @@ data in /dev/shm), 64 closed-loop keep-alive HTTP writers:
   --rejoin-snapshot-every N   snapshot interval in the rejoin phase (default 2000)
   --rejoin-retain-tail N      retained tail in the rejoin phase (default 500)
   --phases LIST               heap,catchup,rejoin (default all three)
-  --quick                     small sizes: 20000 writes, 5000 keys × 200 B (about a minute)
+  --clients N                 concurrent writers (default 64, 16 with --quick)
+  --quick                     small sizes: 20000 writes, 5000 keys × 200 B, 16 clients
   --out DIR                   results go to DIR/measure-<timestamp>/ (default bench-results)
   -h, --help                  this text
 
@@ -220,6 +221,7 @@ interface Config {
   rejoinRetainTail: number;
   phases: string[];
   quick: boolean;
+  clients: number;
   bounds: { heapStepMs: number; preloadMs: number; catchupMs: number; isolateMs: number };
 }
 
@@ -329,7 +331,7 @@ async function heapPhase(cfg: Config, dir: string) {
       let written = 0;
       for (let step = 1; step <= 2; step++) {
         const load = new Load(c.endpoints, {
-          clients: 64,
+          clients: cfg.clients,
           keys: cfg.keys,
           value,
           limit: cfg.writes,
@@ -383,7 +385,7 @@ async function catchupPhase(cfg: Config, dir: string) {
       const { leader, victim } = await follower(c);
       const others = c.endpoints.filter((_, i) => i + 1 !== victim);
       const load = new Load(others, {
-        clients: 64,
+        clients: cfg.clients,
         keys: cfg.catchupKeys,
         value,
         rate: cfg.rate,
@@ -478,7 +480,7 @@ async function rejoinPhase(cfg: Config, dir: string) {
       const victimUrl = c.endpoints[victim - 1]!;
       const others = c.endpoints.filter((_, i) => i + 1 !== victim);
       const load = new Load(others, {
-        clients: 64,
+        clients: cfg.clients,
         keys: cfg.keys,
         value: "r".repeat(cfg.valueBytes),
         rate: cfg.rate,
@@ -680,6 +682,7 @@ export async function measureCommand(argv: string[]): Promise<number> {
       "rejoin-retain-tail": { type: "string", default: "500" },
       phases: { type: "string", default: "heap,catchup,rejoin" },
       quick: { type: "boolean", default: false },
+      clients: { type: "string" },
       out: { type: "string", default: "bench-results" },
       help: { type: "boolean", short: "h" },
     },
@@ -714,6 +717,7 @@ export async function measureCommand(argv: string[]): Promise<number> {
     rejoinRetainTail: rejoinTail,
     phases,
     quick: q,
+    clients: int(values.clients, "--clients", 64, 16),
     bounds: q
       ? { heapStepMs: 30_000, preloadMs: 30_000, catchupMs: 30_000, isolateMs: 20_000 }
       : { heapStepMs: 600_000, preloadMs: 600_000, catchupMs: 300_000, isolateMs: 120_000 },
