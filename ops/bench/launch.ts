@@ -16,7 +16,9 @@ import { freePort } from "../ports";
  */
 
 const CLI = path.resolve(__dirname, "../cli.js");
-const TMP_ROOT = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+/** Where data directories go: tmpfs, so neither system pays for a disk (PAXLOG_BENCH_TMPDIR moves it). */
+const TMP_ROOT =
+  process.env["PAXLOG_BENCH_TMPDIR"] ?? (fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
 const live = new Set<ChildProcess>();
 let hooked = false;
 

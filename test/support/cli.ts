@@ -61,7 +61,7 @@ export function jsonOut(run: CliRun): any {
 }
 
 /** This process's environment without PAXLOG_* variables (so only the flags count). */
-function withoutPaxlogEnv(): NodeJS.ProcessEnv {
+export function withoutPaxlogEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith("PAXLOG_")),
   );
