@@ -20,6 +20,12 @@ export type CoreEvent =
       readonly disposeBelow: LogIndex;
     };
 
+/** A linearizable read may be answered from any state that has applied `index`. */
+export interface ReadReady {
+  readonly id: number;
+  readonly index: LogIndex;
+}
+
 /** A request to fetch a snapshot from a peer whose log starts after ours ends. */
 export interface SnapshotNeed {
   readonly from: NodeId;
@@ -33,6 +39,8 @@ export interface SnapshotNeed {
  * clients of `rejected` commands to go elsewhere (this replica will not
  * propose them: it is not, or no longer, the leader), and gives up the leader
  * hint for a while when `relinquish` is set (it cannot reach a quorum).
+ * Read-index requests end in `readsReady` (with the index to wait for) or in
+ * `readsFailed` (this replica does not, or no longer, lead: ask the leader).
  */
 export interface Effects {
   readonly messages: readonly Message[];
@@ -42,6 +50,8 @@ export interface Effects {
   readonly snapshotNeeded: SnapshotNeed | null;
   readonly rejected: readonly Uint8Array[];
   readonly events: readonly CoreEvent[];
+  readonly readsReady: readonly ReadReady[];
+  readonly readsFailed: readonly number[];
 }
 
 /** Collects effects while one input is handled. */
@@ -53,6 +63,8 @@ export class Outbox {
   snapshotNeeded: SnapshotNeed | null = null;
   rejected: Uint8Array[] = [];
   events: CoreEvent[] = [];
+  readsReady: ReadReady[] = [];
+  readsFailed: number[] = [];
 
   send(message: Message): void {
     this.messages.push(message);
@@ -71,6 +83,8 @@ export class Outbox {
       snapshotNeeded: this.snapshotNeeded,
       rejected: this.rejected,
       events: this.events,
+      readsReady: this.readsReady,
+      readsFailed: this.readsFailed,
     };
     this.messages = [];
     this.decided = [];
@@ -79,6 +93,8 @@ export class Outbox {
     this.snapshotNeeded = null;
     this.rejected = [];
     this.events = [];
+    this.readsReady = [];
+    this.readsFailed = [];
     return effects;
   }
 }

@@ -4,6 +4,7 @@ import type { Outbox } from "./effects";
 import { invariant } from "./invariant";
 import type { Learner } from "./learner";
 import type { Accepted, Learned, Nack, PromiseEntry, PromiseMsg } from "./messages";
+import { ReadRounds, readIndexFor } from "./read-index";
 import {
   type Ballot,
   ballotEquals,
@@ -89,12 +90,14 @@ export class Leader {
   private live: ReadonlySet<NodeId>;
   private readonly peers: readonly NodeId[];
   private readonly quorum: number;
+  private readonly reads: ReadRounds;
 
   constructor(private readonly host: LeaderHost) {
     const { id, members } = host.config;
     this.peers = members.filter((m) => m !== id);
     this.quorum = quorumSize(members.length);
     this.live = new Set(members);
+    this.reads = new ReadRounds(id, this.quorum);
   }
 
   get id(): NodeId {
@@ -121,6 +124,34 @@ export class Leader {
 
   get pendingCount(): number {
     return this.pending.length;
+  }
+
+  get pendingReads(): number {
+    return this.reads.waitingCount;
+  }
+
+  /** A linearizable read: answered in `readsReady` once a quorum confirms our ballot. */
+  requestRead(id: number): void {
+    const phase = this.phase;
+    if (phase.kind !== "leading") {
+      this.host.out.readsFailed.push(id);
+      return;
+    }
+    const index = readIndexFor(this.host.learner.chosenIndex, phase.horizon);
+    if (this.reads.add({ id, index })) this.startReadRound();
+  }
+
+  private startReadRound(): void {
+    const phase = this.phase;
+    if (phase.kind !== "leading") return;
+    const seq = this.reads.start(this.host.now);
+    if (seq === null) return;
+    const alone = this.reads.confirmedAlone();
+    if (alone) {
+      this.host.out.readsReady.push(...alone);
+      return;
+    }
+    this.sendCommits(phase, false, seq, () => true);
   }
 
   progressOf(peer: NodeId): Progress | undefined {
@@ -373,6 +404,15 @@ export class Leader {
       });
     }
     this.observeBallot(m.promised, m.from);
+    const phase = this.phase;
+    // Still leading after observing its promise: it has promised nothing above our ballot.
+    if (m.readSeq && phase.kind === "leading" && !ballotLess(phase.ballot, m.promised)) {
+      const confirmed = this.reads.ack(m.from, m.readSeq);
+      if (confirmed) {
+        this.host.out.readsReady.push(...confirmed);
+        this.startReadRound();
+      }
+    }
   }
 
   /** The replica installed a snapshot: instances we had in flight below it are out of our hands. */
@@ -396,6 +436,7 @@ export class Leader {
     const ballot = this.ballot;
     if (ballot) this.host.out.event({ type: "stepped-down", ballot, reason });
     this.phase = { kind: "follower" };
+    this.host.out.readsFailed.push(...this.reads.failAll());
     if (rejectPending && this.pending.length > 0) {
       this.host.out.rejected.push(...this.pending);
       this.pending = [];
@@ -459,14 +500,17 @@ export class Leader {
           out.send(m);
         }
         return;
-      case "leading":
+      case "leading": {
         this.resendAccepts(phase);
+        const due = this.reads.due(now, config.resendTicks);
+        if (due) this.sendCommits(phase, false, due.seq, due.missing);
         if (now - phase.lastHeartbeat >= config.heartbeatTicks) {
           phase.lastHeartbeat = now;
           this.host.dispose(this.disposalWatermark());
           this.announce(true);
         }
         return;
+      }
     }
   }
 
@@ -506,18 +550,30 @@ export class Leader {
   private announce(heartbeat: boolean): void {
     const phase = this.phase;
     if (phase.kind !== "leading") return;
+    this.sendCommits(phase, heartbeat, 0, () => true);
+  }
+
+  /** Commits to the peers `to` selects; `readSeq` > 0 asks them to confirm that read round. */
+  private sendCommits(
+    phase: Extract<Phase, { kind: "leading" }>,
+    heartbeat: boolean,
+    readSeq: number,
+    to: (peer: NodeId) => boolean,
+  ): void {
     const { learner, acceptor, out } = this.host;
     phase.announced = learner.chosenIndex;
-    for (const to of this.peers) {
+    for (const peer of this.peers) {
+      if (!to(peer)) continue;
       out.send({
         type: "commit",
         from: this.id,
-        to,
+        to: peer,
         ballot: phase.ballot,
         chosenIndex: learner.chosenIndex,
         disposeBelow: acceptor.disposeBelow,
         horizon: phase.horizon,
         heartbeat,
+        ...(readSeq > 0 ? { readSeq } : {}),
       });
     }
   }

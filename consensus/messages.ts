@@ -89,7 +89,8 @@ export interface Accepted extends Envelope {
 
 /**
  * The leader's chosen watermark (sent when it moves, and as the heartbeat),
- * with the disposal watermark. A `heartbeat` asks for a `Learned` reply.
+ * with the disposal watermark. A `heartbeat` or a `readSeq` asks for a
+ * `Learned` reply.
  */
 export interface Commit extends Envelope {
   readonly type: "commit";
@@ -98,15 +99,22 @@ export interface Commit extends Envelope {
   readonly disposeBelow: LogIndex;
   readonly horizon: LogIndex;
   readonly heartbeat: boolean;
+  /** A read-index round the leader asks to confirm (absent or 0: none). */
+  readonly readSeq?: number;
 }
 
-/** A follower's progress report, the input of the disposal watermark. */
+/**
+ * A follower's progress report, the input of the disposal watermark; with
+ * `readSeq`, its answer to that read-index round (`promised` tells whether
+ * it still stands by the leader's ballot).
+ */
 export interface Learned extends Envelope {
   readonly type: "learned";
   readonly incarnation: number;
   readonly learnedIndex: LogIndex;
   readonly promised: Ballot;
   readonly recovering: boolean;
+  readonly readSeq?: number;
 }
 
 /** Gap repair: ask for chosen entries in [fromIndex, toIndex]. */

@@ -52,6 +52,7 @@ export interface NodeStatus {
   readonly recoveryBarrier: LogIndex | null;
   readonly inFlight: number;
   readonly pending: number;
+  readonly pendingReads: number;
   readonly retainedEntries: number;
   readonly acceptorInstances: number;
   readonly peers: readonly {
@@ -154,6 +155,16 @@ export class PaxosNode {
 
   propose(commands: readonly Uint8Array[]): Effects {
     this.leader.propose(commands);
+    return this.finish();
+  }
+
+  /**
+   * A linearizable read, by read index (see read-index.ts): it ends in
+   * `readsReady` with the index to have applied before answering, or in
+   * `readsFailed` when this replica does not lead.
+   */
+  readIndex(id: number): Effects {
+    this.leader.requestRead(id);
     return this.finish();
   }
 
@@ -325,7 +336,7 @@ export class PaxosNode {
     this.leader.observeBallot(m.ballot, m.from);
     this.followLeader(m.from, m.ballot, m.horizon, m.chosenIndex);
     this.dispose(m.disposeBelow);
-    if (m.heartbeat) {
+    if (m.heartbeat || m.readSeq) {
       this.out.send({
         type: "learned",
         from: this.id,
@@ -334,6 +345,7 @@ export class PaxosNode {
         learnedIndex: this.learner.chosenIndex,
         promised: this.acceptor.promised,
         recovering: this.isRecovering,
+        ...(m.readSeq ? { readSeq: m.readSeq } : {}),
       });
     }
   }
@@ -475,6 +487,7 @@ export class PaxosNode {
       recoveryBarrier: this.recoveryBarrier,
       inFlight: this.leader.inFlightCount,
       pending: this.leader.pendingCount,
+      pendingReads: this.leader.pendingReads,
       retainedEntries: this.learner.retained,
       acceptorInstances: this.acceptor.size,
       peers: this.peers.map((id) => {

@@ -42,7 +42,54 @@ export const MUTATIONS: Record<
     rule: "a replica that compacted its log promises a Prepare from below its snapshot, reporting nothing for the compacted instances",
     createNode: (config, start) => new PromiseBelowSnapshot(config, start),
   },
+  "read-without-confirmation": {
+    rule: "a leader answers a read at once, without a quorum confirming it still leads",
+    createNode: (config, start) =>
+      new (class extends PaxosNode {
+        override readIndex(id: number): Effects {
+          const effects = super.readIndex(id);
+          if (!this.leading) return effects;
+          return { ...effects, readsReady: [{ id, index: this.readIndexNow() }] };
+        }
+
+        private readIndexNow(): number {
+          const horizon = (this as unknown as { leader: { phase: { horizon: number } } }).leader
+            .phase.horizon;
+          return Math.max(this.learner.chosenIndex, horizon);
+        }
+      })(config, start),
+  },
+  "read-index-without-horizon": {
+    rule: "a read's index is the leader's chosen watermark, ignoring what its Phase 1 re-proposed",
+    createNode: (config, start) => new ReadIndexWithoutHorizon(config, start),
+  },
 };
+
+/** Answers each read at the chosen watermark it had on arrival (the confirmation round still runs). */
+class ReadIndexWithoutHorizon extends PaxosNode {
+  private readonly arrivedAt = new Map<number, number>();
+
+  override readIndex(id: number): Effects {
+    this.arrivedAt.set(id, this.learner.chosenIndex);
+    return this.rewrite(super.readIndex(id));
+  }
+
+  override step(m: Message): Effects {
+    return this.rewrite(super.step(m));
+  }
+
+  override tick(): Effects {
+    return this.rewrite(super.tick());
+  }
+
+  private rewrite(effects: Effects): Effects {
+    if (effects.readsReady.length === 0) return effects;
+    return {
+      ...effects,
+      readsReady: effects.readsReady.map((r) => ({ id: r.id, index: this.arrivedAt.get(r.id)! })),
+    };
+  }
+}
 
 /**
  * The rule before the fix in `onPrepare`: a Prepare from at or below the

@@ -12,16 +12,19 @@ test("a seed replays exactly", (t) => {
   t.not(runSeed({ seed: 4243, replicas: 5 }).steps, a.steps);
 });
 
-test("seeds really exercise crashes, snapshots and client commands", (t) => {
+test("seeds really exercise crashes, snapshots, client commands and reads", (t) => {
   let crashes = 0;
   let commands = 0;
+  let reads = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const r = runSeed({ seed, replicas: 3 });
     crashes += r.crashes;
     commands += r.commandsChosen;
+    reads += r.readsServed;
   }
   t.true(crashes >= 20, `crashes: ${crashes}`);
   t.true(commands >= 40 * 20, `commands chosen: ${commands}`);
+  t.true(reads >= 40 * 20, `reads served: ${reads}`);
 });
 
 test("without crashes a run still converges and chooses every command", (t) => {
@@ -47,7 +50,7 @@ for (const [name, mutation] of Object.entries(MUTATIONS)) {
         );
         t.regex(
           result.violations[0]!.kind,
-          /agreement|broken-promise|validity|apply-order|core-invariant/,
+          /agreement|broken-promise|validity|apply-order|core-invariant|stale-read/,
         );
         return;
       }
@@ -79,7 +82,8 @@ const REGRESSIONS: readonly { seed: number; replicas: number; bug: string }[] = 
 
 for (const { seed, replicas, bug } of REGRESSIONS) {
   test(`regression: seed ${seed} (${bug})`, (t) => {
-    const result = runSeed({ seed, replicas });
+    // Derived before simulated clients read: without reads, each seed replays its scenario.
+    const result = runSeed({ seed, replicas, reads: false });
     t.deepEqual(result.violations, [], describeFailure(result));
   });
 }

@@ -33,6 +33,11 @@ export interface SimOptions {
   readonly crashes?: boolean;
   /** Builds each replica's core: tests pass deliberately broken cores here. */
   readonly createNode?: NodeFactory;
+  /**
+   * Clients also read linearizably by read index (default true); each read's
+   * index must cover everything applied anywhere before it was sent.
+   */
+  readonly reads?: boolean;
   readonly traceSize?: number;
 }
 
@@ -49,6 +54,8 @@ export interface SimResult {
   readonly ticks: number;
   readonly chosen: number;
   readonly commandsChosen: number;
+  /** Read-index reads answered (and checked). */
+  readonly readsServed: number;
   readonly crashes: number;
   readonly violations: readonly Violation[];
   readonly faults: string;
@@ -76,6 +83,15 @@ interface SimClient {
   readonly id: number;
   seq: number;
   current: { readonly key: string; readonly bytes: Uint8Array; sentAt: number } | null;
+  /** The client's read in flight, if any. */
+  read: PendingRead | null;
+}
+
+interface PendingRead {
+  readonly id: number;
+  readonly sentAt: number;
+  /** The highest index applied anywhere when the read was sent: its answer must cover it. */
+  readonly mustCover: LogIndex;
 }
 
 interface Scheduled {
@@ -129,6 +145,12 @@ export class Simulation {
   private readonly livenessTicks: number;
   private readonly crashes: boolean;
   private readonly createNode: NodeFactory;
+  private readonly reads: boolean;
+  /** Decides when clients read: a stream of its own, so reads do not reshuffle fault draws. */
+  private readonly readRng: Prng;
+  private nextReadId = 0;
+  private maxApplied = 0;
+  private readsServed = 0;
   private readonly quorumFaults: number;
 
   constructor(private readonly options: SimOptions) {
@@ -140,6 +162,8 @@ export class Simulation {
     this.livenessTicks = options.livenessTicks ?? 700;
     this.crashes = options.crashes ?? true;
     this.createNode = options.createNode ?? ((config, start) => new PaxosNode(config, start));
+    this.reads = options.reads ?? true;
+    this.readRng = new Prng(options.seed ^ 0x7ead);
     // Each seed draws its own fault rates, so seeds explore different weather.
     // A third of the seeds have a laggard's weather: replicas that fall
     // behind while live, with the crashes that come with them, and no other
@@ -171,7 +195,8 @@ export class Simulation {
     };
     this.network = new SimNetwork(r, this.rates.network);
     const clients = options.clients ?? r.pick([1, 3, 8]);
-    for (let c = 0; c < clients; c++) this.clients.push({ id: c, seq: 0, current: null });
+    for (let c = 0; c < clients; c++)
+      this.clients.push({ id: c, seq: 0, current: null, read: null });
   }
 
   describeFaults(): string {
@@ -195,6 +220,7 @@ export class Simulation {
         this.handle(replica, () => replica.node.tick());
       }
       this.driveClients();
+      this.driveReads();
       if (this.stable && this.converged()) {
         finishedAt = this.now;
         break;
@@ -213,6 +239,7 @@ export class Simulation {
       ticks: Math.min(this.now, end),
       chosen: this.chosen.size,
       commandsChosen: this.chosenCommands.size,
+      readsServed: this.readsServed,
       crashes: this.crashCount,
       violations: this.violations,
       faults: this.describeFaults(),
@@ -373,6 +400,11 @@ export class Simulation {
     }
     if (effects.relinquish) this.relinquish(replica);
     if (effects.snapshotNeeded) this.transferSnapshot(replica, effects.snapshotNeeded.from);
+    for (const ready of effects.readsReady) this.readAnswered(replica, ready.id, ready.index);
+    for (const id of effects.readsFailed) {
+      const client = this.clients.find((c) => c.read?.id === id);
+      if (client) client.read = null;
+    }
     for (const bytes of effects.rejected) {
       const client = this.clients.find((c) => c.current && c.current.bytes === bytes);
       if (client?.current) client.current.sentAt = Number.NEGATIVE_INFINITY; // retry elsewhere now
@@ -434,6 +466,7 @@ export class Simulation {
       return;
     }
     replica.applied.push(value);
+    this.maxApplied = Math.max(this.maxApplied, index);
     const { every, tail } = this.rates.compaction[replica.id - 1]!;
     if (replica.applied.length - replica.snapshotIndex >= every + tail) {
       replica.snapshotIndex = replica.applied.length - tail;
@@ -597,6 +630,40 @@ export class Simulation {
   }
 
   // ---- checks ---------------------------------------------------------------
+
+  /** Clients' linearizable reads, each sent to one replica (the leader, mostly). */
+  private driveReads(): void {
+    if (!this.reads || this.stable) return;
+    for (const client of this.clients) {
+      // A read lost with its replica or its messages is given up after a while.
+      if (client.read && this.now - client.read.sentAt > 60) client.read = null;
+      if (client.read || !this.readRng.chance(0.1)) continue;
+      const up = [...this.replicas.keys()];
+      if (up.length === 0) continue;
+      const target =
+        this.elected !== null && this.replicas.has(this.elected) && this.readRng.chance(0.8)
+          ? this.elected
+          : up[this.readRng.between(0, up.length - 1)]!;
+      const read = { id: ++this.nextReadId, sentAt: this.now, mustCover: this.maxApplied };
+      client.read = read;
+      const replica = this.replicas.get(target)!;
+      this.schedule(1, () => this.onReplica(replica, (n) => n.readIndex(read.id)));
+    }
+  }
+
+  private readAnswered(replica: SimReplica, id: number, index: LogIndex): void {
+    const client = this.clients.find((c) => c.read?.id === id);
+    if (!client?.read) return;
+    if (index < client.read.mustCover) {
+      this.violation(
+        "stale-read",
+        `node ${replica.id} answered read ${id} at index ${index}, but ${client.read.mustCover} was applied before it was sent`,
+      );
+    }
+    this.trace.note(this.now, `${replica.id} read ${id} at ${index}`);
+    this.readsServed++;
+    client.read = null;
+  }
 
   private converged(): boolean {
     if (this.clients.some((c) => c.current !== null)) return false;

@@ -5,7 +5,7 @@
  * only through `tick`, messages only through `deliver*`.
  */
 import { type CoreConfig, DEFAULT_CONFIG } from "../../consensus/config";
-import type { CoreEvent, Effects, SnapshotNeed } from "../../consensus/effects";
+import type { CoreEvent, Effects, ReadReady, SnapshotNeed } from "../../consensus/effects";
 import type { Message, MessageType } from "../../consensus/messages";
 import { PaxosNode, type StartState } from "../../consensus/node";
 import {
@@ -79,6 +79,9 @@ export class Cluster {
   readonly rejected = new Map<NodeId, Uint8Array[]>();
   readonly roundRequests = new Map<NodeId, number>();
   readonly snapshotNeeds = new Map<NodeId, SnapshotNeed[]>();
+  /** Per node: read-index reads answered ({id, index}) and failed (ids). */
+  readonly readsReady = new Map<NodeId, ReadReady[]>();
+  readonly readsFailed = new Map<NodeId, number[]>();
   /** The etcd ballot counter stand-in: `elect` takes the next round from it. */
   round = 0;
 
@@ -100,6 +103,8 @@ export class Cluster {
     this.rejected.set(nid, []);
     this.roundRequests.set(nid, 0);
     this.snapshotNeeds.set(nid, []);
+    this.readsReady.set(nid, []);
+    this.readsFailed.set(nid, []);
     return node;
   }
 
@@ -119,6 +124,8 @@ export class Cluster {
     this.rejected.get(nid)!.push(...effects.rejected);
     if (effects.requestRound) this.roundRequests.set(nid, this.roundRequests.get(nid)! + 1);
     if (effects.snapshotNeeded) this.snapshotNeeds.get(nid)!.push(effects.snapshotNeeded);
+    this.readsReady.get(nid)!.push(...effects.readsReady);
+    this.readsFailed.get(nid)!.push(...effects.readsFailed);
     return effects;
   }
 
@@ -126,6 +133,10 @@ export class Cluster {
 
   step(m: Message): Effects {
     return this.absorb(m.to, this.node(m.to).step(m));
+  }
+
+  read(id: NodeId | number, readId: number): Effects {
+    return this.absorb(id, this.node(id).readIndex(readId));
   }
 
   tick(id: NodeId | number): Effects {
