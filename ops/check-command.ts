@@ -2,16 +2,37 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { HistoryParseError, parseHistory } from "./check/history-jsonl";
+import {
+  COMPOSE_REPLICAS,
+  composeFaultProblem,
+  PARTITION_MODES,
+  type PartitionMode,
+} from "./check/run/compose-cluster";
 import { ALL_FAULTS, type FaultKind } from "./check/run/nemesis";
 import { analyzeHistory, CHECK_DEFAULTS, defaultRunDir, runCheck } from "./check/run/runner";
 import { positiveInt, UsageError } from "./usage-error";
 
 export const CHECK_HELP = `paxlog check — a fault-injection run against a local process cluster
+(or, with --compose, against the compose cluster)
 
 Starts its own etcd and N replicas ("paxlog serve") on loopback, with a TCP
 proxy on every directed replica→replica gRPC link (replica i's --peers entry
 for j is the proxy i→j), runs C closed-loop clients and a nemesis, then heals
 everything, waits for convergence and checks the history.
+
+With --compose it tests the compose cluster instead (docker-compose.yml:
+etcd and paxlog-1..5 in containers; build the images first with npm run
+docker:build): a fresh one, brought up by docker-compose up -d with the
+replica settings below as PAXLOG_* variables, and taken down by
+docker-compose down -v at the end (--compose-keep leaves it up). Clients use
+the published ports 127.0.0.1:8081..8085. The faults are the same kinds, made
+by the ops/docker scripts: docker kill / docker start (back empty), docker
+pause / unpause, and partitions by iptables rules in the cut replicas'
+network namespaces (partition.sh --keep-etcd: etcd and the REST ports stay
+reachable, as with the proxies) or, with --compose-partition network, by
+docker network disconnect (etcd and the REST port go dark too; partition-
+leader cannot be made that way and is refused). Container logs are saved in
+the run directory.
 
 Clients: each has its own X-Paxlog-Client-Id and increasing
 X-Paxlog-Request-Id; they spread over all replicas and work on a few keys
@@ -63,6 +84,17 @@ Usage: paxlog check [options]
   --check-budget D      linearizability search time per partition (default 60s)
   --mislabel-sequential planted harness bug: client c1's sequential reads are
                         checked as linearizable (a stale one must be caught)
+  --replica-node-args=A Node.js flags for every replica, space-separated (note
+                        the "="), e.g. a planted-bug build from test/mutations/:
+                        --replica-node-args="--require dist/test/mutations/no-recovery-fence.js"
+  --compose             test the compose cluster: ${COMPOSE_REPLICAS} replicas (--nodes, if given,
+                        must be ${COMPOSE_REPLICAS}); no other compose containers may exist
+  --compose-keep        leave the compose cluster this run started up at the end
+  --compose-running     test the compose cluster that runs already (implies
+                        --compose): its own settings hold (so --lease-ttl,
+                        --snapshot-every, --retain-tail, --request-timeout are
+                        refused), and it is left running, every fault undone
+  --compose-partition M iptables (default) or network (implies --compose)
   -h, --help            this text
 
 Exit: 0 linearizable, no session anomaly, no lost write, equal digests;
@@ -101,6 +133,11 @@ export async function checkCommand(argv: string[]): Promise<number> {
       think: { type: "string" },
       "check-budget": { type: "string" },
       "mislabel-sequential": { type: "boolean" },
+      "replica-node-args": { type: "string" },
+      compose: { type: "boolean" },
+      "compose-keep": { type: "boolean" },
+      "compose-running": { type: "boolean" },
+      "compose-partition": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,7 +154,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const nodes =
     values.nodes === undefined ? CHECK_DEFAULTS.nodes : positiveInt(values.nodes, "--nodes");
   if (nodes > 9) throw new UsageError("--nodes must be 1..9");
-  const faults: FaultKind[] =
+  const compose = composeTarget(values, nodes);
+  const requestedFaults: FaultKind[] =
     values.faults === undefined
       ? [...ALL_FAULTS]
       : values.faults === "none"
@@ -127,6 +165,9 @@ export async function checkCommand(argv: string[]): Promise<number> {
             if (!ALL_FAULTS.includes(k)) throw new UsageError(`--faults: unknown fault "${f}"`);
             return k;
           });
+  const faults = compose
+    ? composeFaults(requestedFaults, values.faults !== undefined, compose.partition)
+    : requestedFaults;
   const int = (raw: string | undefined, flag: string, fallback: number) =>
     raw === undefined ? fallback : positiveInt(raw, flag);
   const dur = (raw: string | undefined, flag: string, fallback: number) =>
@@ -172,10 +213,89 @@ export async function checkCommand(argv: string[]): Promise<number> {
     checkBudgetMs: budgetMs,
     convergeTimeoutMs: CHECK_DEFAULTS.convergeTimeoutMs,
     mislabelSequential: values["mislabel-sequential"] === true,
+    compose,
+    replicaNodeArgs: replicaNodeArgs(values["replica-node-args"]),
     log: (line) => console.error(`[check] ${line}`),
   });
   console.log(fs.readFileSync(path.join(report.dir, "report.txt"), "utf8").trimEnd());
   return report.exitCode;
+}
+
+/**
+ * `--replica-node-args`: split on spaces. A `--require` of a file must exist
+ * (a replica that cannot load it never serves) and is made absolute, so that
+ * Node.js does not look it up as a package.
+ */
+function replicaNodeArgs(raw: string | undefined): string[] {
+  const args = (raw ?? "").split(/\s+/).filter(Boolean);
+  return args.map((arg, i) => {
+    const required = args[i - 1] === "--require" || args[i - 1] === "-r";
+    if (!required || !/[/\\]|\.[cm]?js$/.test(arg)) return arg;
+    if (!fs.existsSync(arg)) throw new UsageError(`--replica-node-args: no file ${arg}`);
+    return path.resolve(arg);
+  });
+}
+
+/**
+ * The --compose* flags: null for a local process cluster, else what to test.
+ * Refuses what the compose cluster cannot do rather than ignoring it.
+ */
+function composeTarget(
+  values: {
+    compose?: boolean;
+    "compose-keep"?: boolean;
+    "compose-running"?: boolean;
+    "compose-partition"?: string;
+    "replica-node-args"?: string;
+    "lease-ttl"?: string;
+    "snapshot-every"?: string;
+    "retain-tail"?: string;
+    "request-timeout"?: string;
+  },
+  nodes: number,
+): { running: boolean; keep: boolean; partition: PartitionMode } | null {
+  const running = values["compose-running"] === true;
+  const keep = values["compose-keep"] === true;
+  const rawMode = values["compose-partition"];
+  if (!values.compose && !running && !keep && rawMode === undefined) return null;
+  if (nodes !== COMPOSE_REPLICAS)
+    throw new UsageError(
+      `--compose: the compose cluster has ${COMPOSE_REPLICAS} replicas; --nodes must be ${COMPOSE_REPLICAS} (or left out)`,
+    );
+  const partition = (rawMode ?? "iptables") as PartitionMode;
+  if (!PARTITION_MODES.includes(partition))
+    throw new UsageError(`--compose-partition must be ${PARTITION_MODES.join(" or ")}`);
+  if (values["replica-node-args"] !== undefined)
+    throw new UsageError("--replica-node-args: the compose cluster's replicas run from the image");
+  if (running) {
+    for (const flag of ["lease-ttl", "snapshot-every", "retain-tail", "request-timeout"] as const) {
+      if (values[flag] !== undefined)
+        throw new UsageError(
+          `--${flag}: with --compose-running the running cluster's own settings hold ` +
+            "(start it with PAXLOG_* variables: docker-compose.yml passes them through)",
+        );
+    }
+  }
+  return { running, keep, partition };
+}
+
+/**
+ * The fault kinds of a compose run: a kind it cannot make is refused when
+ * asked for by name, and left out (said on stderr) of the default "all".
+ */
+function composeFaults(
+  faults: readonly FaultKind[],
+  named: boolean,
+  mode: PartitionMode,
+): FaultKind[] {
+  const kept: FaultKind[] = [];
+  for (const kind of faults) {
+    const problem = composeFaultProblem(kind, mode);
+    if (problem === null) kept.push(kind);
+    else if (named) throw new UsageError(`--faults: ${problem}`);
+    else console.error(`[check] fault ${kind} left out: ${problem}`);
+  }
+  return kept;
 }
 
 /** `--history FILE`: check a saved history again; the same report path and exit codes. */

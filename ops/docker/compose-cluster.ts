@@ -57,6 +57,25 @@ export function run(
 export const docker = (args: readonly string[], timeoutMs = 60_000): Promise<string> =>
   run("docker", args, timeoutMs);
 
+let composeV1: Promise<boolean> | null = null;
+
+/**
+ * docker-compose (v1, Debian) or `docker compose` (v2) on the repository's
+ * docker-compose.yml; `env` reaches the file's ${...} settings.
+ */
+export async function compose(
+  args: readonly string[],
+  timeoutMs = 120_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  composeV1 ??= run("docker-compose", ["version"], 10_000).then(
+    () => true,
+    () => false,
+  );
+  const [file, pre] = (await composeV1) ? ["docker-compose", []] : ["docker", ["compose"]];
+  return run(file, ["-f", `${ROOT}/docker-compose.yml`, ...pre, ...args], timeoutMs, env);
+}
+
 export interface ContainerInfo {
   readonly id: number;
   readonly name: string;

@@ -6,12 +6,12 @@
  */
 import {
   call,
+  compose,
   containers,
   docker,
   kvPath,
   leaderOf,
   type ReplicaState,
-  ROOT,
   replicaStates,
   run,
   type Snapshot,
@@ -21,16 +21,6 @@ import {
 } from "../../ops/docker/compose-cluster";
 
 export const IMAGES = ["paxlog-replica:latest", "paxlog-etcd:latest"];
-
-/** docker-compose (v1, Debian) or `docker compose` (v2), in the repository root. */
-async function compose(args: readonly string[], timeoutMs = 120_000): Promise<string> {
-  const v1 = await run("docker-compose", ["version"], 10_000).then(
-    () => true,
-    () => false,
-  );
-  const [file, pre] = v1 ? ["docker-compose", []] : ["docker", ["compose"]];
-  return run(file, ["-f", `${ROOT}/docker-compose.yml`, ...pre, ...args], timeoutMs);
-}
 
 /**
  * A fresh cluster: whatever an earlier run left is removed, then

@@ -4,6 +4,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../ports";
+import type { ClusterUnderTest } from "./cluster-under-test";
 import { ProxyMesh } from "./proxy";
 
 /**
@@ -23,6 +24,8 @@ export interface ClusterSettings {
   readonly dir: string;
   /** Extra `paxlog serve` flags. */
   readonly extraArgs?: readonly string[];
+  /** Node.js flags for every replica process (e.g. `--require` of a planted-bug module). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface Replica {
@@ -72,7 +75,7 @@ function etcdHealthy(url: string): Promise<boolean> {
   });
 }
 
-export class ProcessCluster {
+export class ProcessCluster implements ClusterUnderTest {
   private etcd: ChildProcess | null = null;
   private etcdDir = "";
   etcdUrl = "";
@@ -82,6 +85,10 @@ export class ProcessCluster {
   private restPorts: number[] = [];
 
   constructor(readonly settings: ClusterSettings) {}
+
+  get description(): string {
+    return `etcd and ${this.settings.nodes} replicas on loopback (links through proxies)`;
+  }
 
   async start(): Promise<void> {
     await this.startEtcd();
@@ -159,6 +166,7 @@ export class ProcessCluster {
   private spawn(r: Replica): void {
     const s = this.settings;
     const args = [
+      ...(s.nodeArgs ?? []),
       CLI,
       "serve",
       "--id",
@@ -233,6 +241,22 @@ export class ProcessCluster {
     const r = this.replica(id);
     if (r.process) r.process.kill("SIGCONT");
     r.paused = false;
+  }
+
+  partition(side: readonly number[]): void {
+    this.mesh.partition(side);
+  }
+
+  healPartitions(): void {
+    this.mesh.healAll();
+  }
+
+  async restoreAll(): Promise<void> {
+    this.mesh.healAll();
+    for (const r of this.replicas) {
+      if (r.paused) this.resume(r.id);
+      if (!r.process) this.restart(r.id);
+    }
   }
 
   /** GET a JSON admin endpoint; null on any failure. */

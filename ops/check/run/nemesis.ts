@@ -1,4 +1,4 @@
-import type { ProcessCluster } from "./cluster";
+import type { ClusterUnderTest } from "./cluster-under-test";
 import type { Rng } from "./rng";
 
 /**
@@ -16,6 +16,9 @@ import type { Rng } from "./rng";
  *   etcd lease; it must give up the leader hint so the majority elects another);
  * - isolate-compact: cut one follower off until the leader has compacted its log
  *   past what that follower had applied (bounded), so it must catch up by snapshot.
+ *
+ * Kinds are dealt from a seeded shuffle of the requested ones, each once per
+ * round of the deck, so a run of at least that many faults has every kind.
  */
 
 export type FaultKind =
@@ -57,12 +60,15 @@ export interface NemesisSettings {
 export class Nemesis {
   readonly faults: FaultRecord[] = [];
   readonly skipped: { at: number; why: string }[] = [];
+  /** Faults that could not be made or undone (a docker command failed, say). */
+  readonly errors: string[] = [];
   private stopping = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private deck: FaultKind[] = [];
 
   constructor(
-    private readonly cluster: ProcessCluster,
+    private readonly cluster: ClusterUnderTest,
     private readonly rng: Rng,
     private readonly settings: NemesisSettings,
     private readonly now: () => number,
@@ -105,10 +111,31 @@ export class Nemesis {
         this.skipped.push({ at: this.now(), why: "cluster not ready" });
         this.log("nemesis: cluster not all serving/recovered; no fault this round");
       } else {
-        await this.inject(this.rng.pick(this.settings.faults));
+        const kind = this.nextKind();
+        try {
+          await this.inject(kind);
+        } catch (error) {
+          // Recorded for the report (the run cannot be called clean), and the
+          // loop goes on: the next round waits until every replica serves again.
+          const message = `${kind}: ${(error as Error).message}`;
+          this.errors.push(message);
+          const last = this.faults.at(-1);
+          if (last && last.end === null) {
+            last.end = this.now();
+            last.note = `${last.note ?? ""} FAILED: ${(error as Error).message}`.trim();
+          }
+          this.log(`nemesis: ${message}`);
+        }
       }
       await this.nap(this.jitter(this.settings.intervalMs));
     }
+  }
+
+  private nextKind(): FaultKind {
+    if (this.deck.length === 0) {
+      this.deck = this.rng.sample(this.settings.faults, this.settings.faults.length);
+    }
+    return this.deck.pop()!;
   }
 
   private async waitReady(): Promise<boolean> {
@@ -164,7 +191,7 @@ export class Nemesis {
         );
         await Promise.all(targets.map((id) => c.kill(id)));
         await this.nap(hold);
-        for (const id of targets) c.restart(id);
+        await Promise.all(targets.map((id) => c.restart(id)));
         this.end(rec, "restarted");
         return;
       }
@@ -173,18 +200,18 @@ export class Nemesis {
         const target =
           leader !== null && this.rng.next() < 0.5 ? leader : this.rng.pick(this.ids());
         const rec = this.begin(kind, [target], target === leader ? "(the leader)" : undefined);
-        c.pause(target);
+        await c.pause(target);
         await this.nap(hold);
-        c.resume(target);
+        await c.resume(target);
         this.end(rec, "resumed");
         return;
       }
       case "partition-minority": {
         const side = this.rng.sample(this.ids(), this.rng.int(1, f));
         const rec = this.begin(kind, side);
-        c.mesh.partition(side);
+        await c.partition(side);
         await this.nap(hold);
-        c.mesh.healAll();
+        await c.healPartitions();
         this.end(rec, "healed");
         return;
       }
@@ -195,9 +222,9 @@ export class Nemesis {
           return;
         }
         const rec = this.begin(kind, [leader]);
-        c.mesh.partition([leader]);
+        await c.partition([leader]);
         await this.nap(Math.max(hold, 2_500));
-        c.mesh.healAll();
+        await c.healPartitions();
         this.end(rec, "healed");
         return;
       }
@@ -207,7 +234,7 @@ export class Nemesis {
         const target = this.rng.pick(followers);
         const before = (await c.view(target))?.appliedIndex ?? 0;
         const rec = this.begin(kind, [target], `applied ${before}`);
-        c.mesh.partition([target]);
+        await c.partition([target]);
         const deadline = Date.now() + Math.max(4 * this.settings.holdMs, 10_000);
         let compacted = false;
         while (!this.stopping && Date.now() < deadline) {
@@ -221,7 +248,7 @@ export class Nemesis {
         }
         await this.nap(Math.min(hold, 1_000));
         rec.note = `${rec.note}; others compacted past it: ${compacted ? "yes" : "no (bounded wait)"}`;
-        c.mesh.healAll();
+        await c.healPartitions();
         this.end(rec, "healed");
         return;
       }
@@ -229,13 +256,8 @@ export class Nemesis {
   }
 
   /** Undoes everything: links healed, paused replicas resumed, dead ones restarted. */
-  healEverything(): void {
-    const c = this.cluster;
-    c.mesh.healAll();
-    for (const r of c.replicas) {
-      if (r.paused) c.resume(r.id);
-      if (!r.process) c.restart(r.id);
-    }
+  async healEverything(): Promise<void> {
+    await this.cluster.restoreAll();
     for (const f of this.faults) if (f.end === null) f.end = this.now();
   }
 }

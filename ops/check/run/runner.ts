@@ -8,6 +8,8 @@ import { renderViolation } from "../report";
 import { renderTimelineSvg } from "../timeline-svg";
 import { findLostWrites, type LostWrite } from "./analysis";
 import { ProcessCluster } from "./cluster";
+import type { ClusterUnderTest } from "./cluster-under-test";
+import { ComposeCluster, type PartitionMode } from "./compose-cluster";
 import { ALL_FAULTS, type FaultKind, type FaultRecord, Nemesis } from "./nemesis";
 import { Rng } from "./rng";
 import { Client, Workload } from "./workload";
@@ -42,6 +44,16 @@ export interface CheckRunOptions {
   readonly checkBudgetMs: number;
   readonly convergeTimeoutMs: number;
   readonly mislabelSequential: boolean;
+  /** Node.js flags for every replica (the planted-bug builds: `--require` a mutation). */
+  readonly replicaNodeArgs?: readonly string[];
+  /** Test the compose cluster (docker-compose.yml) instead of a local process cluster. */
+  readonly compose?: {
+    /** The one running already: neither started nor torn down. */
+    readonly running: boolean;
+    /** Leave the cluster this run starts up at the end. */
+    readonly keep: boolean;
+    readonly partition: PartitionMode;
+  } | null;
   readonly log: (line: string) => void;
 }
 
@@ -81,6 +93,8 @@ export interface CheckRunReport {
   readonly dir: string;
   readonly seed: number;
   readonly nodes: number;
+  /** Whether the cluster under test was the compose cluster. */
+  readonly compose: boolean;
   readonly clients: number;
   readonly elapsedMs: number;
   readonly ops: {
@@ -115,21 +129,35 @@ export function defaultRunDir(): string {
 export async function runCheck(o: CheckRunOptions): Promise<CheckRunReport> {
   fs.mkdirSync(o.dir, { recursive: true });
   const log = o.log;
-  const cluster = new ProcessCluster({
-    nodes: o.nodes,
-    snapshotEvery: o.snapshotEvery,
-    retainTail: o.retainTail,
-    leaseTtlSeconds: o.leaseTtlSeconds,
-    requestTimeoutMs: o.requestTimeoutMs,
-    dir: o.dir,
-  });
+  const cluster: ClusterUnderTest = o.compose
+    ? new ComposeCluster({
+        snapshotEvery: o.snapshotEvery,
+        retainTail: o.retainTail,
+        leaseTtlSeconds: o.leaseTtlSeconds,
+        requestTimeoutMs: o.requestTimeoutMs,
+        dir: o.dir,
+        ...o.compose,
+        log,
+      })
+    : new ProcessCluster({
+        nodes: o.nodes,
+        snapshotEvery: o.snapshotEvery,
+        retainTail: o.retainTail,
+        leaseTtlSeconds: o.leaseTtlSeconds,
+        requestTimeoutMs: o.requestTimeoutMs,
+        dir: o.dir,
+        nodeArgs: o.replicaNodeArgs ?? [],
+      });
   const historyOut = fs.openSync(path.join(o.dir, "history.jsonl"), "w");
   const problems: string[] = [];
   try {
-    log(`starting etcd and ${o.nodes} replicas (links through proxies); run dir ${o.dir}`);
+    log(`starting ${cluster.description}; run dir ${o.dir}`);
     await cluster.start();
     log(`cluster up: ${cluster.replicas.map((r) => r.url).join(" ")}`);
-    const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
+    // A cluster this run did not start may hold an earlier run's keys and
+    // client ids, and the checker's model starts from empty keys: a fresh namespace.
+    const namespace = o.compose?.running ? `check-${Date.now().toString(36)}/` : "";
+    const keys = Array.from({ length: o.keys }, (_, i) => `${namespace}k${i}`);
     const t0 = performance.now();
     const workload = new Workload(
       {
@@ -142,6 +170,7 @@ export async function runCheck(o: CheckRunOptions): Promise<CheckRunReport> {
         opDeadlineMs: o.opDeadlineMs,
         thinkMs: o.thinkMs,
         mislabelSequential: o.mislabelSequential,
+        clientIdPrefix: namespace,
       },
       t0,
       (e) => fs.writeSync(historyOut, `${serializeEntry(e)}\n`),
@@ -178,7 +207,8 @@ export async function runCheck(o: CheckRunOptions): Promise<CheckRunReport> {
     log(progressLine(workload, nemesis, elapsedMs));
 
     // Quiesce: heal everything, restart anything down, wait for every replica to serve.
-    nemesis.healEverything();
+    await nemesis.healEverything();
+    for (const e of nemesis.errors) problems.push(`a fault could not be made or undone: ${e}`);
     const convergeDeadline = Date.now() + o.convergeTimeoutMs;
     let converged = false;
     while (Date.now() < convergeDeadline) {
@@ -240,6 +270,7 @@ export async function runCheck(o: CheckRunOptions): Promise<CheckRunReport> {
       dir: o.dir,
       seed: o.seed,
       nodes: o.nodes,
+      compose: Boolean(o.compose),
       clients: o.clients,
       elapsedMs,
       ops: {
@@ -293,7 +324,10 @@ function progressLine(w: Workload, n: Nemesis, t: number): string {
  * X-Paxlog-Min-Index = the highest applied index seen), then compares
  * `/v1/admin/digest`. Retries while indexes still move.
  */
-async function compareDigests(cluster: ProcessCluster, timeoutMs: number): Promise<DigestOutcome> {
+async function compareDigests(
+  cluster: ClusterUnderTest,
+  timeoutMs: number,
+): Promise<DigestOutcome> {
   const deadline = Date.now() + timeoutMs;
   let last: DigestOutcome = { equal: null, index: null, perReplica: [], note: "no answer" };
   while (Date.now() < deadline) {
@@ -420,7 +454,7 @@ export function renderRunReport(r: CheckRunReport, files: readonly string[] = []
   const byKind = new Map<string, number>();
   for (const f of r.faults) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
   const lines = [
-    `paxlog check: ${r.nodes} replicas, ${r.clients} clients, seed ${r.seed}, ` +
+    `paxlog check: ${r.nodes} replicas${r.compose ? " (compose cluster)" : ""}, ${r.clients} clients, seed ${r.seed}, ` +
       `${(r.elapsedMs / 1000).toFixed(1)} s of workload; run dir ${r.dir}`,
     `ops: ${r.ops.invoked} invoked: ${r.ops.ok} ok, ${r.ops.unknown} unknown, ` +
       `${r.ops.failed} failed (definite 4xx, not in the history); ${r.ops.retries} retries` +

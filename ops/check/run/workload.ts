@@ -48,6 +48,11 @@ export interface WorkloadSettings {
    * recorded as linearizable, so a stale one should show up as a violation.
    */
   readonly mislabelSequential?: boolean;
+  /**
+   * Put before each client's name in X-Paxlog-Client-Id: a cluster that
+   * served an earlier run still remembers that run's client ids.
+   */
+  readonly clientIdPrefix?: string;
 }
 
 export type Outcome = "ok" | "unknown" | "failed";
@@ -304,7 +309,7 @@ export class Client {
   async send(url: string, op: Op, requestId: number, timeoutMs: number): Promise<Answer> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (requestId > 0) {
-      headers["X-Paxlog-Client-Id"] = this.name;
+      headers["X-Paxlog-Client-Id"] = (this.settings.clientIdPrefix ?? "") + this.name;
       headers["X-Paxlog-Request-Id"] = String(requestId);
     }
     let method = "GET";

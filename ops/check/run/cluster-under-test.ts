@@ -1,0 +1,46 @@
+import type { ClusterViewLite } from "./cluster";
+
+/**
+ * What a `paxlog check` run needs from the cluster it tests: the local
+ * process cluster (ProcessCluster, cluster.ts) and the compose cluster
+ * (ComposeCluster, compose-cluster.ts) both provide it. The runner and the
+ * nemesis see nothing else, so a fault means the same on both.
+ */
+export interface ClusterUnderTest {
+  /** What start() brings up, for the run log. */
+  readonly description: string;
+  /** Replica ids 1..n and the REST URL clients use for each. */
+  readonly replicas: readonly { readonly id: number; readonly url: string }[];
+  /** Brings the cluster up; resolves once every replica serves and has left recovery. */
+  start(): Promise<void>;
+  /** Tears it down (logs kept in the run directory). */
+  stop(): Promise<void>;
+  /** A crash: the replica loses everything it held in memory. */
+  kill(id: number): Promise<void>;
+  /** Starts a killed replica again, empty (it must recover). */
+  restart(id: number): void | Promise<void>;
+  /** Freezes a replica with its memory; resume() thaws it. */
+  pause(id: number): void | Promise<void>;
+  resume(id: number): void | Promise<void>;
+  /**
+   * Cuts every replica↔replica link between `side` and the other replicas,
+   * both directions; etcd and the replicas' REST ports stay reachable.
+   */
+  partition(side: readonly number[]): void | Promise<void>;
+  /** Undoes every partition. */
+  healPartitions(): void | Promise<void>;
+  /** Undoes every fault: links healed, paused replicas resumed, killed ones restarted. */
+  restoreAll(): Promise<void>;
+  /** GET a JSON endpoint of one replica; null on any failure. */
+  admin<T = Record<string, unknown>>(
+    id: number,
+    route: string,
+    headers?: Record<string, string>,
+    timeoutMs?: number,
+  ): Promise<{ status: number; body: T } | null>;
+  view(id: number): Promise<ClusterViewLite | null>;
+  /** Every replica runs, is not paused, serves, and has left recovery. */
+  allServing(): Promise<boolean>;
+  /** The leader as the replicas see it, or null. */
+  leader(): Promise<number | null>;
+}
