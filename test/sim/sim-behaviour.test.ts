@@ -9,6 +9,7 @@ test("a seed replays exactly", (t) => {
   t.is(a.steps, b.steps);
   t.is(a.chosen, b.chosen);
   t.deepEqual(a.trace, b.trace);
+  t.deepEqual(a.history, b.history);
   t.not(runSeed({ seed: 4243, replicas: 5 }).steps, a.steps);
 });
 
@@ -25,6 +26,29 @@ test("seeds really exercise crashes, snapshots, client commands and reads", (t) 
   t.true(crashes >= 20, `crashes: ${crashes}`);
   t.true(commands >= 40 * 20, `commands chosen: ${commands}`);
   t.true(reads >= 40 * 20, `reads served: ${reads}`);
+});
+
+test("clients' histories are checked at the end of every run, and are not trivial", (t) => {
+  let ops = 0;
+  let reads = 0;
+  let large = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    const r = runSeed({ seed, replicas: 3 });
+    t.deepEqual(r.violations, [], describeFailure(r));
+    t.truthy(r.history, `seed ${seed}: history checked`);
+    const h = r.history!;
+    t.true(
+      h.partitions >= 2 && h.partitionsOk === h.partitions,
+      `seed ${seed}: ${h.partitionsOk}/${h.partitions} ok`,
+    );
+    ops += h.ops;
+    reads += h.reads;
+    if (h.ops > 200) large++;
+  }
+  t.log(`ops checked: ${ops}, of which reads: ${reads}; seeds with > 200 ops: ${large}`);
+  t.true(ops >= 40 * 100, `ops checked: ${ops}`);
+  t.true(reads >= 40 * 20, `reads checked: ${reads}`);
+  t.true(large >= 5, `seeds with > 200 ops: ${large}`);
 });
 
 test("without crashes a run still converges and chooses every command", (t) => {
@@ -56,6 +80,34 @@ for (const [name, mutation] of Object.entries(MUTATIONS)) {
       }
     }
     t.fail("no seed in 1..3000 found the bug");
+  });
+}
+
+// The history check on its own (the direct read-index check off) must catch
+// the broken read rules too: a stale read index shows as a read of an old value
+// once it misses a write to its key (seeds whose stale read missed only other
+// keys, duplicates or no-ops pass it, rightly).
+for (const name of ["read-without-confirmation", "read-index-without-horizon"]) {
+  test(`the history check alone catches a broken read rule: ${name}`, (t) => {
+    for (let seed = 1; seed <= 3000; seed++) {
+      const result = runSeed({
+        seed,
+        replicas: seed % 2 === 0 ? 3 : 5,
+        createNode: MUTATIONS[name]!.createNode,
+        checkReadIndex: false,
+      });
+      if (result.violations.length > 0) {
+        t.log(`found by seed ${seed}: ${result.violations[0]!.detail}`);
+        t.deepEqual(
+          result.violations.map((v) => v.kind),
+          ["not-linearizable"],
+        );
+        t.regex(result.violations[0]!.detail, /^key\(s\) k\d: \d+ of \d+ ops/);
+        t.regex(result.history?.report ?? "", /the last \d+ of \d+ ops/);
+        return;
+      }
+    }
+    t.fail("no seed in 1..3000 found the bug through the history");
   });
 }
 

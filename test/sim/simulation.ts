@@ -17,6 +17,7 @@ import {
 } from "../../consensus";
 import { type NetworkFaults, SimNetwork } from "./network";
 import { Prng } from "./prng";
+import { type HistoryCheckSummary, SimHistory, writeKey } from "./sim-history";
 import { formatValue, Trace } from "./trace";
 
 export type NodeFactory = (config: CoreConfig, start: StartState) => PaxosNode;
@@ -38,6 +39,13 @@ export interface SimOptions {
    * index must cover everything applied anywhere before it was sent.
    */
   readonly reads?: boolean;
+  /**
+   * Check each read's index against what was applied before it was sent
+   * (default true). Off, stale reads are left to the history check alone.
+   */
+  readonly checkReadIndex?: boolean;
+  /** Check the clients' history for linearizability at the end of the run (default true). */
+  readonly checkHistory?: boolean;
   readonly traceSize?: number;
 }
 
@@ -56,6 +64,8 @@ export interface SimResult {
   readonly commandsChosen: number;
   /** Read-index reads answered (and checked). */
   readonly readsServed: number;
+  /** The clients' history as checked at the end; null when not checked (off, or another violation first). */
+  readonly history: HistoryCheckSummary | null;
   readonly crashes: number;
   readonly violations: readonly Violation[];
   readonly faults: string;
@@ -151,6 +161,7 @@ export class Simulation {
   private nextReadId = 0;
   private maxApplied = 0;
   private readsServed = 0;
+  private readonly history = new SimHistory();
   private readonly quorumFaults: number;
 
   constructor(private readonly options: SimOptions) {
@@ -226,12 +237,15 @@ export class Simulation {
         break;
       }
     }
-    if (this.violations.length === 0 && finishedAt === null) {
+    const safe = this.violations.length === 0;
+    if (safe && finishedAt === null) {
       this.violation(
         "liveness",
         `not converged ${this.livenessTicks} ticks after faults stopped: ${this.progressReport()}`,
       );
     }
+    // Once per run, and only over a sound log: an earlier violation says more.
+    const history = safe && (this.options.checkHistory ?? true) ? this.checkHistory() : null;
     return {
       seed: this.options.seed,
       replicas: this.options.replicas,
@@ -240,6 +254,7 @@ export class Simulation {
       chosen: this.chosen.size,
       commandsChosen: this.chosenCommands.size,
       readsServed: this.readsServed,
+      history,
       crashes: this.crashCount,
       violations: this.violations,
       faults: this.describeFaults(),
@@ -450,14 +465,14 @@ export class Simulation {
     const agreed = this.chosen.get(index);
     if (agreed === undefined) {
       this.chosen.set(index, value);
-      if (value.type === "batch") {
-        for (const c of value.commands) {
-          const key = Buffer.from(c).toString();
-          if (!this.proposed.has(key))
-            this.violation("validity", `index ${index} holds ${key}, never proposed`);
-          this.chosenCommands.add(key);
-        }
+      const commands =
+        value.type === "batch" ? value.commands.map((c) => Buffer.from(c).toString()) : [];
+      for (const key of commands) {
+        if (!this.proposed.has(key))
+          this.violation("validity", `index ${index} holds ${key}, never proposed`);
+        this.chosenCommands.add(key);
       }
+      this.history.applied(index, commands, this.now);
     } else if (!valuesEqual(agreed, value)) {
       this.violation(
         "agreement",
@@ -614,6 +629,7 @@ export class Simulation {
         const key = `c${client.id}.${client.seq}`;
         client.current = { key, bytes: Buffer.from(key), sentAt: Number.NEGATIVE_INFINITY };
         this.proposed.add(key);
+        this.history.invokeWrite(key, client.id, writeKey(client.id, client.seq), this.now);
       }
       const current = client.current;
       if (this.now - current.sentAt < 15) continue;
@@ -646,6 +662,7 @@ export class Simulation {
           : up[this.readRng.between(0, up.length - 1)]!;
       const read = { id: ++this.nextReadId, sentAt: this.now, mustCover: this.maxApplied };
       client.read = read;
+      this.history.invokeRead(read.id, client.id, this.now);
       const replica = this.replicas.get(target)!;
       this.schedule(1, () => this.onReplica(replica, (n) => n.readIndex(read.id)));
     }
@@ -654,7 +671,7 @@ export class Simulation {
   private readAnswered(replica: SimReplica, id: number, index: LogIndex): void {
     const client = this.clients.find((c) => c.read?.id === id);
     if (!client?.read) return;
-    if (index < client.read.mustCover) {
+    if ((this.options.checkReadIndex ?? true) && index < client.read.mustCover) {
       this.violation(
         "stale-read",
         `node ${replica.id} answered read ${id} at index ${index}, but ${client.read.mustCover} was applied before it was sent`,
@@ -662,7 +679,17 @@ export class Simulation {
     }
     this.trace.note(this.now, `${replica.id} read ${id} at ${index}`);
     this.readsServed++;
+    // The answer enters the history once `index` is applied somewhere; the
+    // client may read again meanwhile (its two reads then overlap, as they may).
+    this.history.readAnswered(id, index, this.now);
     client.read = null;
+  }
+
+  /** The clients' whole history, checked for linearizability at once. */
+  private checkHistory(): HistoryCheckSummary {
+    const summary = this.history.check();
+    if (summary.violation) this.violation("not-linearizable", summary.violation);
+    return summary;
   }
 
   private converged(): boolean {
