@@ -9,10 +9,11 @@ import {
   PaxosNode,
   type SnapshotNeed,
 } from "../consensus";
-import { type Command, decodeCommand, encodeCommand, readMarker } from "../domain";
+import { type Command, decodeCommand, encodeCommand, logIndex, readMarker } from "../domain";
 import { digest } from "../projections/digest";
 import type { Coordinator } from "../transport/etcd";
-import type { SnapshotChunk, SubmitReply, SubmitRequest } from "../transport/grpc/peer-server";
+import { ForwardError, type ForwardReply, type ForwardRequest } from "../transport/grpc/forward";
+import type { SnapshotChunk } from "../transport/grpc/peer-server";
 import { PeerTransport } from "../transport/grpc/peer-transport";
 import { errorFields, type Logger } from "../transport/log";
 import type {
@@ -24,6 +25,7 @@ import type {
   ReplayReport,
 } from "../transport/rest/service";
 import type { ReplicaConfig } from "./config";
+import { type ReadIndexOutcome, ReadWaiters } from "./read-waiters";
 import { replayCheck } from "./replay-check";
 import { decodeResult, encodeResult } from "./result-bytes";
 import { SnapshotCodec } from "./snapshot-transfer";
@@ -46,11 +48,14 @@ export class Replica implements KvService {
   private transport: PeerTransport | null = null;
   private timer: NodeJS.Timeout | null = null;
   private outgoing: Message[] = [];
+  /** Commands to propose at the end of this turn, all in one batch. */
+  private proposals: Uint8Array[] = [];
   private flushScheduled = false;
   private roundRequested = false;
   private fetchingSnapshot = false;
   private lastSnapshotIndex = 0;
   private readRequestId = 0;
+  private readonly reads = new ReadWaiters();
   private readerId = "";
   private readonly proposed = new Map<Uint8Array, Command>();
   private stopped = false;
@@ -117,15 +122,21 @@ export class Replica implements KvService {
             this.input((core) => core.step(m));
           }
         },
-        onSubmit: (request) => this.onSubmit(request),
+        onForward: (request) => this.onForward(request),
         onFetchSnapshot: (minIndex) => this.serveSnapshot(minIndex),
       },
       this.log.child({ component: "grpc" }),
     );
     await this.transport.start(this.config.grpcListen);
-    this.coordinator.on("leader", (leader) =>
-      this.input((core) => core.setLeaderHint(leader === null ? null : nodeId(leader))),
-    );
+    this.coordinator.on("leader", (leader) => {
+      // Forwards in flight to the old leader are followed to the new one now,
+      // not at their deadline (safe: a retry is applied at most once).
+      this.transport?.abortForwardsExcept(
+        leader === null ? null : nodeId(leader),
+        `the leader changed (now ${leader ?? "unknown"})`,
+      );
+      this.input((core) => core.setLeaderHint(leader === null ? null : nodeId(leader)));
+    });
     this.coordinator.on("members", (members) =>
       this.input((core) => core.setLiveMembers([...members.keys()].map(nodeId))),
     );
@@ -140,6 +151,7 @@ export class Replica implements KvService {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.waiters.clear();
+    this.reads.clear();
     await this.transport?.close();
     await this.coordinator.stop();
     this.log.info("replica stopped");
@@ -167,13 +179,33 @@ export class Replica implements KvService {
       if (command) this.waiters.notLeader(command.clientId, command.requestId);
     }
     for (const event of effects.events) this.logEvent(event);
+    for (const ready of effects.readsReady) this.reads.ready(ready.id, ready.index);
+    for (const id of effects.readsFailed) this.reads.notLeader(id);
   }
 
-  /** One gRPC batch per peer per turn of the event loop. */
+  /** A read index from this replica's core, if it leads (consensus/read-index.ts). */
+  private readIndexHere(timeoutMs: number): Promise<ReadIndexOutcome> {
+    const { id, outcome } = this.reads.start(timeoutMs);
+    this.input((core) => core.readIndex(id));
+    return outcome;
+  }
+
+  /**
+   * At the end of each turn of the event loop: the commands proposed during
+   * it go to the core as one batch (one log entry while the pipeline has
+   * room, instead of one entry per command), then the turn's messages leave
+   * as one gRPC batch per peer.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
+      if (this.proposals.length > 0) {
+        const commands = this.proposals;
+        this.proposals = [];
+        // Still flagged as scheduled: the messages this produces join this flush.
+        this.input((core) => core.propose(commands));
+      }
       this.flushScheduled = false;
       const batch = this.outgoing;
       this.outgoing = [];
@@ -289,13 +321,20 @@ export class Replica implements KvService {
     return this.machine.appliedIndex;
   }
 
-  /** Proposes a command here and waits until it is applied (or refused). */
-  private async proposeLocally(command: Command, timeoutMs: number): Promise<Settled> {
-    const bytes = encodeCommand(command);
+  /**
+   * Proposes a command here and waits until it is applied (or refused).
+   * `bytes` is the command already encoded (a forwarded one): never re-encoded.
+   */
+  private async proposeLocally(
+    command: Command,
+    timeoutMs: number,
+    bytes: Uint8Array = encodeCommand(command),
+  ): Promise<Settled> {
     const settled = this.waiters.wait(command.clientId, command.requestId, timeoutMs);
     this.proposed.set(bytes, command);
     try {
-      this.input((core) => core.propose([bytes]));
+      this.proposals.push(bytes);
+      this.scheduleFlush();
       return await settled;
     } finally {
       this.proposed.delete(bytes);
@@ -326,9 +365,21 @@ export class Replica implements KvService {
     const deadline = Date.now() + timeoutMs;
     let backoff = 20;
     let reason = "no leader known";
+    // Encoded once, when first forwarded; every attempt sends the same bytes.
+    let encoded: Uint8Array | null = null;
     while (!this.stopped && Date.now() < deadline) {
       const remaining = deadline - Date.now();
-      if (this.leadsOrMayLead()) {
+      if (this.leadsOrMayLead() && command.type === "read") {
+        // A read needs no log entry: the leader's read index, confirmed by a quorum.
+        const read = await this.readIndexHere(remaining);
+        if (read.kind === "ready")
+          return { kind: "ok", result: { type: "read", index: logIndex(read.index) }, view: null };
+        if (read.kind === "timeout") {
+          reason = "no quorum confirmed the leader's ballot in time";
+          break;
+        }
+        reason = "this replica is not leading yet";
+      } else if (this.leadsOrMayLead()) {
         const settled = await this.proposeLocally(command, remaining);
         if (settled.kind === "applied")
           return { kind: "ok", result: settled.result, view: settled.view };
@@ -343,19 +394,19 @@ export class Replica implements KvService {
             // A bounded attempt: a leader that crashed or froze is given up on
             // in time to follow the next hint (the retry is safe: exactly once).
             const attempt = Math.min(remaining, FORWARD_ATTEMPT_MS);
-            const request: SubmitRequest = {
-              command: encodeCommand(command),
-              via: this.id,
-              timeoutMs: attempt,
-            };
-            const reply = await this.transport.submit(leader, request, attempt);
+            encoded ??= encodeCommand(command);
+            const reply = await this.transport.forward(leader, encoded, attempt);
             if (reply.outcome === "result")
               return { kind: "ok", result: decodeResult(reply.result), view: null };
             if (reply.outcome === "timeout")
-              reason = `the leader (${leader}) could not decide the command in time`;
+              reason = `outcome unknown: the leader (${leader}) could not decide the command in time`;
             else reason = `replica ${leader} does not lead`;
           } catch (error) {
-            reason = `leader ${leader} unreachable: ${(error as Error).message}`;
+            const message = (error as Error).message;
+            reason =
+              error instanceof ForwardError && !error.unknown
+                ? `not forwarded to leader ${leader}: ${message}`
+                : `outcome unknown: forwarded to leader ${leader}, no answer: ${message}`;
           }
         }
       }
@@ -365,14 +416,27 @@ export class Replica implements KvService {
     return { kind: "unavailable", reason, retryAfterSeconds: 1 };
   }
 
-  private async onSubmit(request: SubmitRequest): Promise<SubmitReply> {
+  private async onForward(request: ForwardRequest): Promise<ForwardReply> {
     const decoded = decodeCommand(request.command);
     if (!decoded.ok) throw new Error(`undecodable forwarded command: ${decoded.error.message}`);
     if (!this.leadsOrMayLead()) return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
     // Answer a little before the forwarder's deadline, so it hears "timeout"
     // from us rather than a transport error.
     const timeoutMs = Math.max(1, Math.min(request.timeoutMs, this.config.requestTimeoutMs) - 100);
-    const settled = await this.proposeLocally(decoded.value, timeoutMs);
+    if (decoded.value.type === "read") {
+      // A forwarded linearizable read: our read index; the forwarder waits until it applied it.
+      const read = await this.readIndexHere(timeoutMs);
+      if (read.kind === "ready") {
+        return {
+          outcome: "result",
+          result: encodeResult({ type: "read", index: logIndex(read.index) }),
+          index: read.index,
+        };
+      }
+      if (read.kind === "timeout") return { outcome: "timeout", timeout: "no quorum confirmed" };
+      return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
+    }
+    const settled = await this.proposeLocally(decoded.value, timeoutMs, request.command);
     switch (settled.kind) {
       case "applied":
         return {
@@ -406,7 +470,8 @@ export class Replica implements KvService {
       }
       return { kind: "ok", view: this.machine.current };
     }
-    // Linearizable: a read marker through the log; answer from a state at or after its index.
+    // Linearizable: the leader's read index (a read marker carries the request
+    // when forwarded; it never enters the log); answer from a state at or after it.
     const deadline = Date.now() + timeoutMs;
     const marker = readMarker(this.readerId, ++this.readRequestId);
     const outcome = await this.runCommand(marker, timeoutMs);

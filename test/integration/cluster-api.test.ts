@@ -276,3 +276,23 @@ test("every replica's /v1/cluster shows each member's learned index, from the le
     [follower.id],
   );
 });
+
+test.serial(
+  "linearizable reads go through a read-index round, not the log: the chosen index does not move",
+  async (t) => {
+    const c = t.context.cluster;
+    const written = await request("PUT", url(t, 1, "/v1/kv/read-index"), { value: "r1" });
+    t.is(written.status, 200);
+    const leader = await c.leader();
+    const chosen = async () =>
+      (await getJson(`${c.replica(leader).url}/v1/cluster`)).body.chosenIndex;
+    const before = await chosen();
+    for (let i = 0; i < 30; i++) {
+      const r = c.replicas[i % 3]!;
+      const read = await getJson(`${r.url}/v1/kv/read-index`);
+      t.is(read.body.value, "r1", `read ${i} via replica ${r.id}`);
+      t.true(Number(read.headers.get("x-paxlog-index")) >= written.body.index);
+    }
+    t.is(await chosen(), before, "30 reads added no log entry");
+  },
+);

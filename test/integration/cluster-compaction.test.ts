@@ -283,7 +283,7 @@ test("a request that would re-invoke a disposed instance is refused with Dispose
     addresses,
     {
       onMessages: (messages) => received.push(...messages),
-      onSubmit: async () => ({ outcome: "notLeader", notLeader: 0 }),
+      onForward: async () => ({ outcome: "notLeader", notLeader: 0 }),
       onFetchSnapshot: () => null,
     },
     createLogger({ level: "silent" }),

@@ -1,13 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Message, NodeId } from "../../consensus";
 import type { Logger } from "../log";
-import { toWire } from "./codec";
-import {
-  GRPC_OPTIONS,
-  type SnapshotChunk,
-  type SubmitReply,
-  type SubmitRequest,
-} from "./peer-server";
+import type { ForwardReply } from "./forward";
+import { type ForwardCall, type ForwardLimits, ForwardStream } from "./forward-client";
+import { GRPC_OPTIONS, type SnapshotChunk } from "./peer-server";
 import { PeerService } from "./proto";
 
 /** Batches written but not yet flushed to a peer before we start dropping (Paxos resends). */
@@ -18,13 +14,9 @@ const MAX_BACKOFF_MS = 1_000;
 const waitForReady = (): grpc.Metadata => new grpc.Metadata({ waitForReady: true });
 
 type PeerClient = grpc.Client & {
-  Exchange(callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<unknown>;
-  Submit(
-    request: SubmitRequest,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    callback: grpc.requestCallback<Record<string, unknown>>,
-  ): grpc.ClientUnaryCall;
+  Exchange(callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<readonly Message[]>;
+  // No waitForReady: a forward to a peer that is down fails fast.
+  Forward(): ForwardCall;
   FetchSnapshot(
     request: { minIndex: number },
     metadata: grpc.Metadata,
@@ -34,13 +26,15 @@ type PeerClient = grpc.Client & {
 
 /**
  * The link to one peer: a long-lived Paxos stream that reconnects with
- * capped exponential backoff, plus unary and streaming calls. Sending never
+ * capped exponential backoff, the stream of forwarded client commands, and
+ * snapshot fetches. Sending never
  * blocks and never buffers without bound: while the peer is down or slow,
  * batches are dropped and the core's resends cover them.
  */
 export class PeerLink {
   private readonly client: PeerClient;
-  private stream: grpc.ClientWritableStream<unknown> | null = null;
+  private readonly forwards: ForwardStream;
+  private stream: grpc.ClientWritableStream<readonly Message[]> | null = null;
   private unflushed = 0;
   private backoffMs = MIN_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -53,12 +47,15 @@ export class PeerLink {
     readonly peer: NodeId,
     readonly address: string,
     private readonly log: Logger,
+    self: NodeId,
+    forwardLimits: ForwardLimits,
   ) {
     this.client = new PeerService(
       address,
       grpc.credentials.createInsecure(),
       GRPC_OPTIONS,
     ) as unknown as PeerClient;
+    this.forwards = new ForwardStream(() => this.client.Forward(), self, forwardLimits);
     this.open();
   }
 
@@ -96,7 +93,8 @@ export class PeerLink {
     }
     this.unflushed++;
     this.sent += messages.length;
-    stream.write({ messages: messages.map(toWire) }, () => {
+    // Encoded by encodePaxosBatch (proto.ts) when gRPC takes it.
+    stream.write(messages, () => {
       this.unflushed = Math.max(0, this.unflushed - 1);
       if (!this.wasUp) {
         this.wasUp = true;
@@ -105,29 +103,23 @@ export class PeerLink {
     });
   }
 
-  submit(request: SubmitRequest, timeoutMs: number): Promise<SubmitReply> {
-    return new Promise((resolve, reject) => {
-      // Fail fast when the peer is not connected: the caller re-reads the
-      // leader hint and retries, rather than waiting on a dead leader.
-      const options = { deadline: Date.now() + timeoutMs };
-      this.client.Submit(request, new grpc.Metadata(), options, (error, reply) => {
-        if (error || !reply) {
-          reject(error ?? new Error("empty reply"));
-          return;
-        }
-        if (reply.outcome === "result") {
-          resolve({
-            outcome: "result",
-            result: reply.result as Uint8Array,
-            index: reply.index as number,
-          });
-        } else if (reply.outcome === "notLeader") {
-          resolve({ outcome: "notLeader", notLeader: reply.notLeader as number });
-        } else {
-          resolve({ outcome: "timeout", timeout: String(reply.timeout ?? "timeout") });
-        }
-      });
-    });
+  /** Forwards one client command to this peer (the leader); see ForwardStream. */
+  forward(command: Uint8Array, timeoutMs: number): Promise<ForwardReply> {
+    return this.forwards.forward(command, timeoutMs);
+  }
+
+  /** Fails every forward in flight to this peer as "outcome unknown". */
+  abortForwards(reason: string): void {
+    this.forwards.abort(reason);
+  }
+
+  get forwardStats(): { inFlight: number; batchesSent: number; replyBatchesReceived: number } {
+    const f = this.forwards;
+    return {
+      inFlight: f.inFlight,
+      batchesSent: f.batchesSent,
+      replyBatchesReceived: f.replyBatchesReceived,
+    };
   }
 
   /** The donor's snapshot; the whole transfer must finish within `timeoutMs`. */
@@ -140,6 +132,7 @@ export class PeerLink {
   close(): void {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.forwards.close();
     this.stream?.end();
     this.stream = null;
     this.client.close();

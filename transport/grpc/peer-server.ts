@@ -1,19 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Message } from "../../consensus";
 import type { Logger } from "../log";
-import { fromWire, type WireMessage } from "./codec";
-import { PeerService } from "./proto";
-
-export interface SubmitRequest {
-  readonly command: Uint8Array;
-  readonly via: number;
-  readonly timeoutMs: number;
-}
-
-export type SubmitReply =
-  | { readonly outcome: "result"; readonly result: Uint8Array; readonly index: number }
-  | { readonly outcome: "notLeader"; readonly notLeader: number }
-  | { readonly outcome: "timeout"; readonly timeout: string };
+import type { ForwardReply, ForwardRequest } from "./forward";
+import { type ForwardServerCall, serveForward } from "./forward-server";
+import type { DecodedPaxosBatch } from "./paxos-codec";
+import { PEER_SERVICE } from "./proto";
 
 export interface SnapshotChunk {
   readonly index: number;
@@ -23,7 +14,8 @@ export interface SnapshotChunk {
 /** What the replica answers on its gRPC port. */
 export interface PeerHandlers {
   onMessages(messages: Message[]): void;
-  onSubmit(request: SubmitRequest): Promise<SubmitReply>;
+  /** A command a follower forwarded: settles once it is applied, refused or timed out here. */
+  onForward(request: ForwardRequest): Promise<ForwardReply>;
   /** The latest snapshot at or after `minIndex`, as bounded chunks; null if there is none. */
   onFetchSnapshot(minIndex: number): AsyncIterable<SnapshotChunk> | null;
 }
@@ -46,15 +38,13 @@ export class PeerServer {
     private readonly handlers: PeerHandlers,
     private readonly log: Logger,
   ) {
-    this.server.addService(PeerService.service, {
+    this.server.addService(PEER_SERVICE, {
       Exchange: (
-        call: grpc.ServerReadableStream<{ messages: WireMessage[] }, unknown>,
+        call: grpc.ServerReadableStream<DecodedPaxosBatch, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => this.exchange(call, callback),
-      Submit: (
-        call: grpc.ServerUnaryCall<SubmitRequest, SubmitReply>,
-        callback: grpc.sendUnaryData<unknown>,
-      ) => this.submit(call, callback),
+      Forward: (call: ForwardServerCall) =>
+        serveForward(call, (request) => this.handlers.onForward(request), this.log),
       FetchSnapshot: (call: grpc.ServerWritableStream<{ minIndex: number }, unknown>) =>
         this.fetchSnapshot(call),
     });
@@ -78,39 +68,21 @@ export class PeerServer {
   }
 
   private exchange(
-    call: grpc.ServerReadableStream<{ messages: WireMessage[] }, unknown>,
+    call: grpc.ServerReadableStream<DecodedPaxosBatch, unknown>,
     callback: grpc.sendUnaryData<unknown>,
   ): void {
-    call.on("data", (batch: { messages: WireMessage[] }) => {
-      const messages: Message[] = [];
-      for (const wire of batch.messages) {
-        const message = fromWire(wire);
-        if (message) messages.push(message);
-        else
-          this.log.warn("dropped a peer message of unknown type", {
-            from: wire.from,
-            body: wire.body,
-          });
-      }
-      if (messages.length > 0) this.handlers.onMessages(messages);
+    call.on("data", (batch: DecodedPaxosBatch) => {
+      for (const unknown of batch.dropped)
+        this.log.warn("dropped a peer message of unknown type", {
+          from: unknown.from,
+          bodyField: unknown.field,
+        });
+      if (batch.messages.length > 0) this.handlers.onMessages(batch.messages);
     });
     call.on("end", () => callback(null, {}));
     call.on("error", () => {
       // The sender went away (crash, restart, shutdown): its link reconnects.
     });
-  }
-
-  private submit(
-    call: grpc.ServerUnaryCall<SubmitRequest, SubmitReply>,
-    callback: grpc.sendUnaryData<unknown>,
-  ): void {
-    this.handlers.onSubmit(call.request).then(
-      (reply) => callback(null, toWireReply(reply)),
-      (error: Error) => {
-        this.log.error("submit failed", { error: error.message });
-        callback({ code: grpc.status.INTERNAL, details: error.message });
-      },
-    );
   }
 
   private async fetchSnapshot(
@@ -135,16 +107,5 @@ export class PeerServer {
       this.log.error("snapshot stream failed", { error: (error as Error).message });
       call.emit("error", { code: grpc.status.INTERNAL, details: (error as Error).message });
     }
-  }
-}
-
-function toWireReply(reply: SubmitReply): Record<string, unknown> {
-  switch (reply.outcome) {
-    case "result":
-      return { result: reply.result, index: reply.index };
-    case "notLeader":
-      return { notLeader: reply.notLeader };
-    case "timeout":
-      return { timeout: reply.timeout };
   }
 }

@@ -1,6 +1,13 @@
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import {
+  decodeForwardBatch,
+  decodeForwardReplyBatch,
+  encodeForwardBatch,
+  encodeForwardReplyBatch,
+} from "./forward-codec";
+import { decodePaxosBatch, encodePaxosBatch } from "./paxos-codec";
 
 /** proto/ sits at the repository root; this file runs from dist/transport/grpc/. */
 export const PROTO_PATH = path.resolve(__dirname, "../../../proto/paxlog.proto");
@@ -19,4 +26,30 @@ const loaded = grpc.loadPackageDefinition(definition) as unknown as {
   paxlog: { v1: { Peer: ServiceClientCtor } };
 };
 
-export const PeerService = loaded.paxlog.v1.Peer;
+const generic = loaded.paxlog.v1.Peer.service;
+
+/**
+ * The Peer service with the hot streams' messages encoded by hand (see
+ * proto-wire.ts): the same bytes as protobufjs would write, in one pass.
+ * Snapshot fetches keep proto-loader's codec.
+ */
+export const PEER_SERVICE: grpc.ServiceDefinition = {
+  ...generic,
+  Exchange: {
+    ...generic["Exchange"]!,
+    requestSerialize: encodePaxosBatch,
+    requestDeserialize: decodePaxosBatch,
+  },
+  Forward: {
+    ...generic["Forward"]!,
+    requestSerialize: encodeForwardBatch,
+    requestDeserialize: decodeForwardBatch,
+    responseSerialize: encodeForwardReplyBatch,
+    responseDeserialize: decodeForwardReplyBatch,
+  },
+};
+
+export const PeerService = grpc.makeGenericClientConstructor(PEER_SERVICE, "Peer");
+
+/** The protobufjs types of paxlog.proto, for checking the hand-written codecs against. */
+export const protoDefinition = definition;

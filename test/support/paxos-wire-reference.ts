@@ -1,9 +1,11 @@
 import { type Ballot, type Message, NOOP, type NodeId, nodeId, type Value } from "../../consensus";
 
 /**
- * Core messages to and from the protobuf shapes of proto/paxlog.proto (as
- * proto-loader presents them: camelCase fields, numbers for uint64, the oneof
- * case in `body`). Command bytes are carried as they are: never re-encoded.
+ * The reference mapping of core messages to and from the protobuf shapes of
+ * proto/paxlog.proto as proto-loader presents them (camelCase fields,
+ * numbers for uint64, the oneof case in `body`): what the replicas sent
+ * through protobufjs before transport/grpc/paxos-codec.ts encoded by hand.
+ * The wire tests check the hand-written codec against it both ways.
  */
 export type WireMessage = Record<string, unknown> & { from: number; to: number; body?: string };
 
@@ -77,6 +79,7 @@ export function toWire(m: Message): WireMessage {
           disposeBelow: m.disposeBelow,
           horizon: m.horizon,
           heartbeat: m.heartbeat,
+          readSeq: m.readSeq ?? 0,
         },
       };
     case "learned":
@@ -87,6 +90,7 @@ export function toWire(m: Message): WireMessage {
           learnedIndex: m.learnedIndex,
           promised: m.promised,
           recovering: m.recovering,
+          readSeq: m.readSeq ?? 0,
         },
       };
     case "catchup":
@@ -175,6 +179,7 @@ export function fromWire(w: WireMessage): Message | null {
         disposeBelow: b.disposeBelow,
         horizon: b.horizon,
         heartbeat: b.heartbeat,
+        ...(b.readSeq ? { readSeq: b.readSeq } : {}),
       };
     case "learned":
       return {
@@ -185,6 +190,7 @@ export function fromWire(w: WireMessage): Message | null {
         learnedIndex: b.learnedIndex,
         promised: fromWireBallot(b.promised),
         recovering: b.recovering,
+        ...(b.readSeq ? { readSeq: b.readSeq } : {}),
       };
     case "catchup":
       return { type: "catchup", from, to, fromIndex: b.fromIndex, toIndex: b.toIndex };
