@@ -563,6 +563,22 @@ function table(head: string[], rows: (string | number | null)[][]): string {
   ].join("\n");
 }
 
+/** Client write latency per window of a phase, as a Markdown table. */
+function latencyTable(windows: Record<string, Latency>): string {
+  return table(
+    ["window", "s", "writes/s", "p50 ms", "p99 ms", "max ms", "errors"],
+    Object.entries(windows).map(([k, l]) => [
+      k,
+      l.seconds,
+      l.opsPerSec,
+      l.p50,
+      l.p99,
+      l.max,
+      l.errors,
+    ]),
+  );
+}
+
 function markdown(r: Results): string {
   const out = [`# paxlog measure`, "", r.machine, "", "```", JSON.stringify(r.config), "```"];
   if (r.heap) {
@@ -610,18 +626,7 @@ function markdown(r: Results): string {
         [[c.servingAfterSeconds, c.leftRecoveryAfterSeconds, c.caughtUpSeconds]],
       ),
       "",
-      table(
-        ["window", "s", "writes/s", "p50 ms", "p99 ms", "max ms", "errors"],
-        Object.entries(c.latency).map(([k, l]) => [
-          k,
-          l.seconds,
-          l.opsPerSec,
-          l.p50,
-          l.p99,
-          l.max,
-          l.errors,
-        ]),
-      ),
+      latencyTable(c.latency),
     );
   }
   if (r.rejoin) {
@@ -643,18 +648,7 @@ function markdown(r: Results): string {
         ],
       ),
       "",
-      table(
-        ["window", "s", "writes/s", "p50 ms", "p99 ms", "max ms", "errors"],
-        Object.entries(j.latency).map(([k, l]) => [
-          k,
-          l.seconds,
-          l.opsPerSec,
-          l.p50,
-          l.p99,
-          l.max,
-          l.errors,
-        ]),
-      ),
+      latencyTable(j.latency),
     );
   }
   out.push(

@@ -171,6 +171,7 @@ export function svgPlot(rows: readonly StepResult[]): string {
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + legendH}" font-family="sans-serif" font-size="11">`,
+    "<title>paxlog bench: throughput and p99 latency against clients, per system, operation and cluster size</title>",
     `<rect width="100%" height="100%" fill="#fff"/>`,
     panel(0, "throughput", (r) => r.opsPerSec, "ops/s"),
     panel(W, "p99 latency", (r) => r.p99, "ms"),
