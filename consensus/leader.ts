@@ -97,7 +97,7 @@ export class Leader {
     this.peers = members.filter((m) => m !== id);
     this.quorum = quorumSize(members.length);
     this.live = new Set(members);
-    this.reads = new ReadRounds(id, this.quorum);
+    this.reads = new ReadRounds(this.quorum);
   }
 
   get id(): NodeId {
@@ -126,10 +126,6 @@ export class Leader {
     return this.pending.length;
   }
 
-  get pendingReads(): number {
-    return this.reads.waitingCount;
-  }
-
   /** A linearizable read: answered in `readsReady` once a quorum confirms our ballot. */
   requestRead(id: number): void {
     const phase = this.phase;
@@ -146,7 +142,8 @@ export class Leader {
     if (phase.kind !== "leading") return;
     const seq = this.reads.start(this.host.now);
     if (seq === null) return;
-    const alone = this.reads.confirmedAlone();
+    // The leader stands by its own ballot: alone it is a quorum of one replica.
+    const alone = this.reads.ack(this.id, seq);
     if (alone) {
       this.host.out.readsReady.push(...alone);
       return;

@@ -52,7 +52,6 @@ export interface NodeStatus {
   readonly recoveryBarrier: LogIndex | null;
   readonly inFlight: number;
   readonly pending: number;
-  readonly pendingReads: number;
   readonly retainedEntries: number;
   readonly acceptorInstances: number;
   readonly peers: readonly {
@@ -487,7 +486,6 @@ export class PaxosNode {
       recoveryBarrier: this.recoveryBarrier,
       inFlight: this.leader.inFlightCount,
       pending: this.leader.pendingCount,
-      pendingReads: this.leader.pendingReads,
       retainedEntries: this.learner.retained,
       acceptorInstances: this.acceptor.size,
       peers: this.peers.map((id) => {

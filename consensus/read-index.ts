@@ -27,18 +27,7 @@ export class ReadRounds {
   } | null = null;
   private waiting: ReadReady[] = [];
 
-  constructor(
-    private readonly self: NodeId,
-    private readonly quorum: number,
-  ) {}
-
-  get inFlight(): boolean {
-    return this.round !== null;
-  }
-
-  get waitingCount(): number {
-    return this.waiting.length + (this.round?.reads.length ?? 0);
-  }
+  constructor(private readonly quorum: number) {}
 
   /** Queues a read; true if no round is in flight, so one should start now. */
   add(read: ReadReady): boolean {
@@ -55,21 +44,17 @@ export class ReadRounds {
     this.round = {
       seq: ++this.lastSeq,
       reads: this.waiting,
-      acks: new Set([this.self]),
+      acks: new Set(),
       sentAt: now,
     };
     this.waiting = [];
     return this.round.seq;
   }
 
-  /** The current round is confirmed by itself (a quorum of one). */
-  confirmedAlone(): readonly ReadReady[] | null {
-    return this.round && this.round.acks.size >= this.quorum ? this.finish() : null;
-  }
-
   /**
-   * A peer that still stands by our ballot answered round `seq`. Returns the
-   * reads the current round confirms once a quorum has answered it.
+   * A replica (the leader itself included) that still stands by our ballot
+   * answered round `seq`. Returns the reads the current round confirms once
+   * a quorum has answered it.
    */
   ack(from: NodeId, seq: number): readonly ReadReady[] | null {
     const round = this.round;

@@ -37,10 +37,6 @@ export class ReadWaiters {
     this.settle(id, { kind: "not-leader" });
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   /** Fails every waiting read (shutdown). */
   clear(): void {
     for (const id of [...this.byId.keys()]) this.settle(id, { kind: "not-leader" });

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { killOnExit } from "../kill-on-exit";
 import { freePort } from "../ports";
 
 /**
@@ -19,24 +20,6 @@ const CLI = path.resolve(__dirname, "../cli.js");
 /** Where data directories go: tmpfs, so neither system pays for a disk (PAXLOG_BENCH_TMPDIR moves it). */
 const TMP_ROOT =
   process.env["PAXLOG_BENCH_TMPDIR"] ?? (fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once("exit", () => live.delete(child));
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const c of live) {
-      try {
-        c.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -70,7 +53,7 @@ function spawnLogged(cmd: string, args: string[], logFile: string): ChildProcess
   const child = spawn(cmd, args, { stdio: ["ignore", log, log] });
   fs.closeSync(log);
   child.on("error", () => {});
-  track(child);
+  killOnExit(child);
   return child;
 }
 

@@ -3,8 +3,9 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { killOnExit } from "../../kill-on-exit";
 import { freePort } from "../../ports";
-import type { ClusterUnderTest } from "./cluster-under-test";
+import { type ClusterUnderTest, ClusterViews } from "./cluster-under-test";
 import { ProxyMesh } from "./proxy";
 
 /**
@@ -38,24 +39,6 @@ export interface Replica {
 }
 
 const CLI = path.resolve(__dirname, "../../cli.js");
-const live = new Set<ChildProcess>();
-let hooked = false;
-
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once("exit", () => live.delete(child));
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", () => {
-    for (const c of live) {
-      try {
-        c.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -75,7 +58,7 @@ function etcdHealthy(url: string): Promise<boolean> {
   });
 }
 
-export class ProcessCluster implements ClusterUnderTest {
+export class ProcessCluster extends ClusterViews implements ClusterUnderTest {
   private etcd: ChildProcess | null = null;
   private etcdDir = "";
   etcdUrl = "";
@@ -84,7 +67,9 @@ export class ProcessCluster implements ClusterUnderTest {
   mesh!: ProxyMesh;
   private restPorts: number[] = [];
 
-  constructor(readonly settings: ClusterSettings) {}
+  constructor(readonly settings: ClusterSettings) {
+    super();
+  }
 
   get description(): string {
     return `etcd and ${this.settings.nodes} replicas on loopback (links through proxies)`;
@@ -146,7 +131,7 @@ export class ProcessCluster implements ClusterUnderTest {
     etcd.on("error", (e) => {
       failed = e;
     });
-    track(etcd);
+    killOnExit(etcd);
     this.etcd = etcd;
     const deadline = Date.now() + 15_000;
     while (!(await etcdHealthy(this.etcdUrl))) {
@@ -201,7 +186,7 @@ export class ProcessCluster implements ClusterUnderTest {
     fs.writeSync(log, `\n=== start #${r.starts} at ${new Date().toISOString()}\n`);
     const child = spawn(process.execPath, args, { stdio: ["ignore", log, log] });
     fs.closeSync(log);
-    track(child);
+    killOnExit(child);
     r.process = child;
     r.paused = false;
     child.on("exit", () => {
@@ -259,46 +244,9 @@ export class ProcessCluster implements ClusterUnderTest {
     }
   }
 
-  /** GET a JSON admin endpoint; null on any failure. */
-  async admin<T = Record<string, unknown>>(
-    id: number,
-    route: string,
-    headers: Record<string, string> = {},
-    timeoutMs = 1_500,
-  ): Promise<{ status: number; body: T } | null> {
-    try {
-      const res = await fetch(`${this.replica(id).url}${route}`, {
-        headers,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    } catch {
-      return null;
-    }
-  }
-
-  async view(id: number): Promise<ClusterViewLite | null> {
-    const a = await this.admin<ClusterViewLite>(id, "/v1/cluster");
-    return a?.status === 200 ? a.body : null;
-  }
-
-  /** Every replica runs, is not paused, serves, and has left recovery. */
-  async allServing(): Promise<boolean> {
-    const views = await Promise.all(
-      this.replicas.map((r) => (r.process && !r.paused ? this.view(r.id) : null)),
-    );
-    return views.every((v) => v !== null && v.recovering === false);
-  }
-
-  /** The leader as the replicas see it (a replica that says it leads), or null. */
-  async leader(): Promise<number | null> {
-    const views = await Promise.all(
-      this.replicas.map((r) => (r.process && !r.paused ? this.view(r.id) : null)),
-    );
-    const leading = views.filter((v) => v?.role === "leader").map((v) => v!.nodeId);
-    if (leading.length > 0) return leading[0]!;
-    const hinted = views.find((v) => v?.leader != null)?.leader;
-    return hinted ?? null;
+  protected isUp(id: number): boolean {
+    const r = this.replica(id);
+    return r.process !== null && !r.paused;
   }
 
   async stop(): Promise<void> {

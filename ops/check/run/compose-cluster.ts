@@ -7,15 +7,13 @@ import {
   containers,
   docker,
   ETCD_CONTAINER,
-  fetchWithin,
   hostUrl,
   ROOT,
   run,
   script,
   until,
 } from "../../docker/compose-cluster";
-import type { ClusterViewLite } from "./cluster";
-import type { ClusterUnderTest } from "./cluster-under-test";
+import { type ClusterUnderTest, ClusterViews } from "./cluster-under-test";
 import type { FaultKind } from "./nemesis";
 
 /**
@@ -67,7 +65,7 @@ export interface ComposeClusterSettings {
   readonly log: (line: string) => void;
 }
 
-export class ComposeCluster implements ClusterUnderTest {
+export class ComposeCluster extends ClusterViews implements ClusterUnderTest {
   readonly replicas = Array.from({ length: COMPOSE_REPLICAS }, (_, i) => ({
     id: i + 1,
     url: hostUrl(i + 1),
@@ -87,7 +85,9 @@ export class ComposeCluster implements ClusterUnderTest {
   private keepAlive: NodeJS.Timeout | null = null;
   private readonly exitHook = () => this.downNow();
 
-  constructor(readonly settings: ComposeClusterSettings) {}
+  constructor(readonly settings: ComposeClusterSettings) {
+    super();
+  }
 
   get description(): string {
     const s = this.settings;
@@ -189,43 +189,8 @@ export class ComposeCluster implements ClusterUnderTest {
     this.paused.clear();
   }
 
-  async admin<T = Record<string, unknown>>(
-    id: number,
-    route: string,
-    headers: Record<string, string> = {},
-    timeoutMs = 1_500,
-  ): Promise<{ status: number; body: T } | null> {
-    try {
-      const res = await fetchWithin(hostUrl(id) + route, { method: "GET", headers }, timeoutMs);
-      return { status: res.status, body: JSON.parse(res.text) as T };
-    } catch {
-      return null;
-    }
-  }
-
-  async view(id: number): Promise<ClusterViewLite | null> {
-    const a = await this.admin<ClusterViewLite>(id, "/v1/cluster");
-    return a?.status === 200 ? a.body : null;
-  }
-
-  private up(id: number): boolean {
+  protected isUp(id: number): boolean {
     return !this.killed.has(id) && !this.paused.has(id);
-  }
-
-  async allServing(): Promise<boolean> {
-    const views = await Promise.all(
-      this.replicas.map((r) => (this.up(r.id) ? this.view(r.id) : null)),
-    );
-    return views.every((v) => v !== null && v.recovering === false);
-  }
-
-  async leader(): Promise<number | null> {
-    const views = await Promise.all(
-      this.replicas.map((r) => (this.up(r.id) ? this.view(r.id) : null)),
-    );
-    const leading = views.filter((v) => v?.role === "leader").map((v) => v!.nodeId);
-    if (leading.length > 0) return leading[0]!;
-    return views.find((v) => v?.leader != null)?.leader ?? null;
   }
 
   /**
