@@ -3,7 +3,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { type Driver, EtcdDriver, OPS, type Op, PaxlogDriver } from "./bench/drivers";
+import {
+  type Driver,
+  EtcdDriver,
+  HTTP_CLIENTS,
+  type HttpClient,
+  OPS,
+  type Op,
+  PaxlogDriver,
+} from "./bench/drivers";
 import { type Launched, startEtcdCluster, startPaxlogCluster } from "./bench/launch";
 import { markdown, svgPlot, textTable } from "./bench/report";
 import { parseMix, preload, runStep, type StepOp, type StepResult, singleOp } from "./bench/step";
@@ -28,7 +36,8 @@ are drawn uniformly from --keys keys, all written once before the first step.
   --value-bytes N     value size (default 100)
   --duration T        measured time per step: 10s, 500ms, 1m (default 10s)
   --warmup T          discarded time before each step (default 10% of --duration, ≤ 1s)
-  --http agent|fetch  paxlog client: keep-alive http.request (default) or undici fetch
+  --http pool|agent   paxlog client: undici connection pool (default) or keep-alive
+                      http.request (costs the generator more CPU per request)
   --out DIR           results go to DIR/bench-<timestamp>/ (default bench-results)
   -h, --help          this text
 
@@ -72,7 +81,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "value-bytes": { type: "string", default: "100" },
       duration: { type: "string", default: "10s" },
       warmup: { type: "string" },
-      http: { type: "string", default: "agent" },
+      http: { type: "string", default: "pool" },
       out: { type: "string", default: "bench-results" },
       help: { type: "boolean", short: "h" },
     },
@@ -83,8 +92,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   if (values.vs !== undefined && values.vs !== "etcd")
     throw new UsageError(`--vs supports only "etcd", got "${values.vs}"`);
-  if (values.http !== "agent" && values.http !== "fetch")
-    throw new UsageError(`--http must be agent or fetch`);
+  const httpClient = values.http as HttpClient;
+  if (!HTTP_CLIENTS.includes(httpClient))
+    throw new UsageError(`--http must be ${HTTP_CLIENTS.join(" or ")}, got "${values.http}"`);
   const endpoints = values.endpoints
     ?.split(",")
     .map((e) => e.trim())
@@ -124,7 +134,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up), paxlog via ${values.http === "agent" ? "keep-alive http.request" : "fetch"}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up), paxlog via ${httpClient === "pool" ? "undici Pool" : "keep-alive http.request"}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);
@@ -149,11 +159,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
       const drivers: Driver[] = [];
       console.log(`[bench] starting ${n}-replica paxlog${withEtcd ? ` and ${n}-member etcd` : ""}`);
       if (endpoints) {
-        drivers.push(new PaxlogDriver(endpoints, values.http === "fetch"));
+        drivers.push(new PaxlogDriver(endpoints, httpClient));
       } else {
         const px = await startPaxlogCluster(n, logDir);
         launched.push(px);
-        drivers.push(new PaxlogDriver(px.endpoints, values.http === "fetch"));
+        drivers.push(new PaxlogDriver(px.endpoints, httpClient));
         console.log(`[bench] paxlog up: ${px.endpoints.join(" ")} (leader ${await px.leader()})`);
       }
       if (withEtcd) {

@@ -146,6 +146,8 @@ test("multi-get, range and key listing", async (t) => {
   t.true(limited.body.more);
   const keys = await getJson(url(t, 1, "/v1/keys?prefix=r/"));
   t.deepEqual(keys.body.keys, ["r/a", "r/b", "r/c", "r/d"]);
+  const encoded = await getJson(url(t, 2, "/v1/keys?prefix=r%2F&after=r%2Fb"));
+  t.deepEqual(encoded.body.keys, ["r/c", "r/d"], "query parameters are percent-decoded");
 });
 
 test("a retried request (same client and request id) is applied exactly once", async (t) => {
@@ -186,6 +188,7 @@ test("every error in the contract answers JSON {error, code} with its status", a
     ],
     ["GET", "/v1/kv", undefined, {}, 400, "BAD_REQUEST"],
     ["GET", "/v1/kv?prefix=a&limit=0", undefined, {}, 400, "BAD_REQUEST"],
+    ["GET", "/v1/kv?prefix=a&prefix=b", undefined, {}, 400, "BAD_REQUEST"],
     ["PUT", "/v1/kv/e1", { value: "x" }, { "X-Paxlog-Client-Id": "c" }, 400, "BAD_REQUEST"],
     [
       "PUT",

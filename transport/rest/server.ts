@@ -1,3 +1,4 @@
+import { parse as parseQueryString } from "node:querystring";
 import restify, { type Request, type Response } from "restify";
 import { type CommandResult, type Limits, parseCommand } from "../../domain";
 import type { KvProjection } from "../../projections/kv-projection";
@@ -45,7 +46,7 @@ export class RestApi {
     } as restify.ServerOptions);
     // Values may be up to maxValueBytes; leave room for JSON escaping and the envelope.
     const maxBodySize = options.limits.maxValueBytes * 2 + 64 * 1024;
-    this.server.use(restify.plugins.queryParser({ mapParams: false }));
+    this.server.use(parseQuery);
     this.server.use(
       restify.plugins.bodyParser({ mapParams: false, maxBodySize, rejectUnknown: false }),
     );
@@ -428,6 +429,18 @@ export class RestApi {
     };
   }
 }
+
+/**
+ * Flat query parameters (`?a=1&a=2` gives an array, which `query()` refuses).
+ * restify's queryParser builds nested objects with qs, which cost about a
+ * tenth of a sequential read's server time; no route takes nested parameters.
+ */
+const parseQuery: restify.RequestHandler = (req, _res, next) => {
+  const url = req.url ?? "";
+  const at = url.indexOf("?");
+  req.query = at < 0 ? {} : parseQueryString(url.slice(at + 1));
+  next();
+};
 
 function isHttpError(e: unknown): e is HttpError {
   return typeof e === "object" && e !== null && "status" in e && "code" in e && "error" in e;
