@@ -36,6 +36,10 @@ are drawn uniformly from --keys keys, all written once before the first step.
   --value-bytes N     value size (default 100)
   --duration T        measured time per step: 10s, 500ms, 1m (default 10s)
   --warmup T          discarded time before each step (default 10% of --duration, ≤ 1s)
+  --prime T           once per started cluster, before its first step: 64 clients of
+                      mixed put/get/sget load, discarded (default 15s; 0 skips). Both
+                      systems get it. A fresh Node process runs puts at about half
+                      speed for its first ~10 s of load (JIT tiers, heap growth).
   --http pool|agent   paxlog client: undici connection pool (default) or keep-alive
                       http.request (costs the generator more CPU per request)
   --out DIR           results go to DIR/bench-<timestamp>/ (default bench-results)
@@ -67,6 +71,9 @@ function machine(): string {
   return `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model ?? "?"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, etcd ${etcdVersion}`;
 }
 
+/** What primes a fresh cluster: every operation the steps may run, in equal parts. */
+const PRIMING_LOAD = parseMix("put=1,get=1,sget=1", OPS);
+
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -81,6 +88,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "value-bytes": { type: "string", default: "100" },
       duration: { type: "string", default: "10s" },
       warmup: { type: "string" },
+      prime: { type: "string", default: "15s" },
       http: { type: "string", default: "pool" },
       out: { type: "string", default: "bench-results" },
       help: { type: "boolean", short: "h" },
@@ -125,6 +133,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     values.warmup !== undefined
       ? parseDuration(values.warmup, "--warmup")
       : Math.min(1_000, Math.round(durationMs / 10));
+  const primeMs = parseDuration(values.prime, "--prime");
   const withEtcd = values.vs === "etcd";
 
   const date = new Date();
@@ -134,7 +143,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up), paxlog via ${httpClient === "pool" ? "undici Pool" : "keep-alive http.request"}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${httpClient === "pool" ? "undici Pool" : "keep-alive http.request"}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);
@@ -173,6 +182,24 @@ export async function benchCommand(argv: string[]): Promise<number> {
         console.log(`[bench] etcd up: ${et.endpoints.join(" ")}`);
       }
       for (const d of drivers) await preload(d, keys, value);
+      if (primeMs > 0) {
+        for (const driver of drivers) {
+          if (interrupted) return 130;
+          const primed = await runStep({
+            driver,
+            replicas: n,
+            op: PRIMING_LOAD,
+            clients: 64,
+            keys,
+            value,
+            durationMs: primeMs,
+            warmupMs: 0,
+          });
+          console.log(
+            `[bench] primed ${driver.system} (${n}): ${primeMs / 1000}s of mixed load, ${primed.opsPerSec.toFixed(0)} ops/s, errors ${primed.errors}${primed.firstError ? ` (${primed.firstError})` : ""}`,
+          );
+        }
+      }
       for (const op of steps) {
         for (const clients of clientCounts) {
           for (const driver of drivers) {

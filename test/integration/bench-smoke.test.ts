@@ -25,6 +25,8 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
       "2s",
       "--ops",
       "put,get",
+      "--prime",
+      "1s",
       "--vs",
       "etcd",
       "--out",
@@ -51,6 +53,9 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
   t.true(fs.readFileSync(path.join(out, dir!, "results.md"), "utf8").includes("| 3 | put | 1 |"));
   t.true(fs.readFileSync(path.join(out, dir!, "plot.svg"), "utf8").startsWith("<svg"));
   t.regex(run.stdout, /load generator CPU/);
+  // Each fresh cluster was primed, without errors, before its first step.
+  t.regex(run.stdout, /primed paxlog \(3\): 1s of mixed load, \d+ ops\/s, errors 0/);
+  t.regex(run.stdout, /primed etcd \(3\): 1s of mixed load, \d+ ops\/s, errors 0/);
   // The run removed its tmpfs data directories.
   t.deepEqual(fs.readdirSync(tmp), []);
 });
