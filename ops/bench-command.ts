@@ -40,14 +40,17 @@ are drawn uniformly from --keys keys, all written once before the first step.
                       mixed put/get/sget load, discarded (default 15s; 0 skips). Both
                       systems get it. A fresh Node process runs puts at about half
                       speed for its first ~10 s of load (JIT tiers, heap growth).
-  --http pool|agent   paxlog client: undici connection pool (default) or keep-alive
-                      http.request (costs the generator more CPU per request)
+  --http raw|pool|agent
+                      paxlog client: a minimal keep-alive HTTP/1.1 client, one
+                      connection per client (default: the least generator CPU per
+                      request), undici's connection pool, or keep-alive http.request
   --out DIR           results go to DIR/bench-<timestamp>/ (default bench-results)
   -h, --help          this text
 
 Prints a progress line per step and a table at the end (ops/s, p50/p99/p99.9
-latency in ms, errors, paxlog/etcd ratios, and the load generator's own CPU
-as % of one core), saved as results.json, results.md and plot.svg.
+latency in ms, errors, paxlog/etcd ratios, the load generator's own CPU as %
+of one core, and the servers' CPU: all replicas or members together, % of one
+core and µs per operation), saved as results.json, results.md and plot.svg.
 Set PAXLOG_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to
 pass node flags to the replicas.`;
 
@@ -89,7 +92,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       duration: { type: "string", default: "10s" },
       warmup: { type: "string" },
       prime: { type: "string", default: "15s" },
-      http: { type: "string", default: "pool" },
+      http: { type: "string", default: "raw" },
       out: { type: "string", default: "bench-results" },
       help: { type: "boolean", short: "h" },
     },
@@ -143,7 +146,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${httpClient === "pool" ? "undici Pool" : "keep-alive http.request"}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ raw: "a minimal keep-alive HTTP/1.1 client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);
@@ -166,19 +169,25 @@ export async function benchCommand(argv: string[]): Promise<number> {
   try {
     for (const n of sizes) {
       const drivers: Driver[] = [];
+      // Whose CPU each driver's steps report: the servers we started (none for --endpoints).
+      const serverPids = new Map<Driver, readonly number[]>();
       console.log(`[bench] starting ${n}-replica paxlog${withEtcd ? ` and ${n}-member etcd` : ""}`);
       if (endpoints) {
         drivers.push(new PaxlogDriver(endpoints, httpClient));
       } else {
         const px = await startPaxlogCluster(n, logDir);
         launched.push(px);
-        drivers.push(new PaxlogDriver(px.endpoints, httpClient));
+        const driver = new PaxlogDriver(px.endpoints, httpClient);
+        drivers.push(driver);
+        serverPids.set(driver, px.pids);
         console.log(`[bench] paxlog up: ${px.endpoints.join(" ")} (leader ${await px.leader()})`);
       }
       if (withEtcd) {
         const et = await startEtcdCluster(n, logDir, `etcd${n}-`);
         launched.push(et);
-        drivers.push(new EtcdDriver(et.endpoints));
+        const driver = new EtcdDriver(et.endpoints);
+        drivers.push(driver);
+        serverPids.set(driver, et.pids);
         console.log(`[bench] etcd up: ${et.endpoints.join(" ")}`);
       }
       for (const d of drivers) await preload(d, keys, value);
@@ -214,6 +223,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
               value,
               durationMs,
               warmupMs,
+              serverPids: serverPids.get(driver) ?? [],
               onProgress: (ms, ops, errors) => {
                 if (tty)
                   process.stderr.write(
@@ -224,7 +234,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
             if (tty) process.stderr.write("\r\x1b[K");
             rows.push(result);
             console.log(
-              `[bench] ${label}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%`,
+              `[bench] ${label}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%${result.serverCpuPct === undefined ? "" : `, server CPU ${result.serverCpuPct}% (${result.serverUsPerOp ?? "-"} µs/op)`}`,
             );
           }
         }

@@ -27,6 +27,8 @@ const lat = (r: StepResult | undefined) =>
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : "-";
 
+const pct = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(0)}%`);
+
 const HEAD = [
   "n",
   "op",
@@ -39,6 +41,8 @@ const HEAD = [
   "p99 ratio",
   "errors px/etcd",
   "gen CPU px/etcd",
+  "server CPU px/etcd",
+  "server µs/op px/etcd",
 ];
 
 function cells(p: Pair): string[] {
@@ -56,6 +60,8 @@ function cells(p: Pair): string[] {
     ratio(px?.p99, et?.p99),
     `${px?.errors ?? "-"}/${et?.errors ?? "-"}`,
     `${px ? `${fmt(px.genCpuPct, 0)}%` : "-"}/${et ? `${fmt(et.genCpuPct, 0)}%` : "-"}`,
+    `${pct(px?.serverCpuPct)}/${pct(et?.serverCpuPct)}`,
+    `${fmt(px?.serverUsPerOp, 0)}/${fmt(et?.serverUsPerOp, 0)}`,
   ];
 }
 
@@ -81,6 +87,7 @@ export function markdown(
     "",
     "ratio = paxlog / etcd (throughput: higher is better for paxlog; p99: lower is better).",
     "gen CPU = the load generator's own CPU during the step, % of one core.",
+    "server CPU = every replica (member) of the system together, % of one core, and per operation.",
     "",
     `| ${HEAD.join(" | ")} |`,
     `| ${HEAD.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,

@@ -1,4 +1,5 @@
 import type { Driver, Op } from "./drivers";
+import { processCpuSeconds } from "./proc-cpu";
 
 /** What a step issues: one operation, or a weighted mix ("mix"). */
 export interface StepOp {
@@ -50,6 +51,14 @@ export interface StepResult {
   readonly max: number;
   /** The load generator's CPU over the measured window, % of one core. */
   readonly genCpuPct: number;
+  /**
+   * The servers' CPU over the measured window (every replica or member
+   * together, not paxlog's coordination etcd), % of one core; absent when
+   * their processes are not ours to read (--endpoints).
+   */
+  readonly serverCpuPct?: number;
+  /** Server CPU per operation, microseconds (serverCpuPct spread over the ops). */
+  readonly serverUsPerOp?: number;
   readonly firstError?: string;
 }
 
@@ -62,6 +71,8 @@ export interface StepSpec {
   readonly value: string;
   readonly durationMs: number;
   readonly warmupMs: number;
+  /** The server processes whose CPU the step reports (empty: not reported). */
+  readonly serverPids?: readonly number[];
   /** Called about once a second with the measured window's progress. */
   readonly onProgress?: (elapsedMs: number, ops: number, errors: number) => void;
 }
@@ -125,12 +136,15 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     phase = "measure";
   }
   const cpu0 = process.cpuUsage();
+  const serverPids = spec.serverPids ?? [];
+  const server0 = serverPids.length > 0 ? processCpuSeconds(serverPids) : null;
   const t0 = performance.now();
   const ticker = setInterval(() => spec.onProgress?.(performance.now() - t0, count, errors), 1_000);
   await new Promise((r) => setTimeout(r, spec.durationMs));
   phase = "done";
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const server1 = server0 === null ? null : processCpuSeconds(serverPids);
   clearInterval(ticker);
   const measured = count;
   await Promise.all(loops);
@@ -150,6 +164,14 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
     p999: round(percentile(sorted, 0.999)),
     max: round(percentile(sorted, 1)),
     genCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 1000) / 10,
+    ...(server0 !== null && server1 !== null
+      ? {
+          serverCpuPct: Math.round(((server1 - server0) / seconds) * 1000) / 10,
+          ...(measured > 0
+            ? { serverUsPerOp: Math.round(((server1 - server0) / measured) * 1e7) / 10 }
+            : {}),
+        }
+      : {}),
     ...(firstError ? { firstError } : {}),
   };
 }

@@ -1,0 +1,103 @@
+import http from "node:http";
+import net from "node:net";
+import test from "ava";
+import { RawHttpConnection } from "../../ops/bench/raw-http";
+
+/** A loopback server; `handle` answers each request. */
+async function serve(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void,
+): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => {
+      body += c;
+    });
+    req.on("end", () => handle(req, res, body));
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test("statuses and bodies of every size come back on one kept-alive connection", async (t) => {
+  const seen: string[] = [];
+  const server = await serve((req, res, body) => {
+    seen.push(`${req.method} ${req.url} ${req.headers["content-type"] ?? "-"} ${body}`);
+    const size = Number(new URL(req.url ?? "/", "http://x").searchParams.get("size") ?? 0);
+    res.writeHead(req.method === "PUT" ? 201 : 404, { "content-length": size });
+    // Split in two writes so the answer can arrive in pieces.
+    res.write("x".repeat(Math.floor(size / 2)));
+    res.end("y".repeat(size - Math.floor(size / 2)));
+  });
+  const c = new RawHttpConnection("127.0.0.1", server.port);
+  t.is(await c.request("PUT", "/v1/kv/a?size=0", '{"value":"é"}', "application/json"), 201);
+  for (const size of [1, 100, 70_000, 3])
+    t.is(await c.request("GET", `/v1/kv/b?size=${size}`), 404);
+  t.deepEqual(seen, [
+    'PUT /v1/kv/a?size=0 application/json {"value":"é"}',
+    "GET /v1/kv/b?size=1 - ",
+    "GET /v1/kv/b?size=100 - ",
+    "GET /v1/kv/b?size=70000 - ",
+    "GET /v1/kv/b?size=3 - ",
+  ]);
+  t.is(server.connections(), 1);
+  c.close();
+  await server.close();
+});
+
+test("a closed connection is reopened for the next request", async (t) => {
+  const server = await serve((_req, res) => {
+    res.writeHead(200, { "content-length": 2, connection: "close" });
+    res.end("ok");
+  });
+  const c = new RawHttpConnection("127.0.0.1", server.port);
+  t.is(await c.request("GET", "/"), 200);
+  t.is(await c.request("GET", "/"), 200);
+  t.is(server.connections(), 2);
+  c.close();
+  await server.close();
+});
+
+test("framing it does not read, a stalled server and a refused port fail the request", async (t) => {
+  const chunked = await serve((_req, res) => {
+    res.writeHead(200);
+    res.end("no length");
+  });
+  const c1 = new RawHttpConnection("127.0.0.1", chunked.port);
+  await t.throwsAsync(c1.request("GET", "/"), { message: /without Content-Length/ });
+  await chunked.close();
+
+  const stalled = await serve(() => {});
+  const c2 = new RawHttpConnection("127.0.0.1", stalled.port, 100);
+  await t.throwsAsync(c2.request("GET", "/"), { message: /no answer in 100 ms/ });
+  await stalled.close();
+
+  const free = await serve(() => {});
+  const port = free.port;
+  await free.close();
+  const c3 = new RawHttpConnection("127.0.0.1", port);
+  await t.throwsAsync(c3.request("GET", "/"), { code: "ECONNREFUSED" });
+});
+
+test("a second request while one is in flight is refused, not interleaved", async (t) => {
+  const server = await serve((_req, res) => {
+    res.writeHead(200, { "content-length": 0 });
+    res.end();
+  });
+  const c = new RawHttpConnection("127.0.0.1", server.port);
+  const first = c.request("GET", "/");
+  await t.throwsAsync(c.request("GET", "/"), { message: /already in flight/ });
+  t.is(await first, 200);
+  c.close();
+  await server.close();
+});
