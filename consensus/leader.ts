@@ -133,7 +133,7 @@ export class Leader {
       this.host.out.readsFailed.push(id);
       return;
     }
-    const index = readIndexFor(this.host.learner.chosenIndex, phase.horizon);
+    const index = readIndexFor(this.host.learner.chosenIndex, phase.horizon, phase.nextIndex - 1);
     if (this.reads.add({ id, index })) this.startReadRound();
   }
 

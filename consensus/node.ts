@@ -1,5 +1,5 @@
 import { Acceptor } from "./acceptor";
-import type { CoreConfig } from "./config";
+import { type CoreConfig, quorumSize } from "./config";
 import { type Effects, Outbox } from "./effects";
 import { invariant } from "./invariant";
 import { Leader, type LeaderHost } from "./leader";
@@ -82,6 +82,7 @@ export class PaxosNode {
   readonly out = new Outbox();
   private readonly leader: Leader;
   private readonly peers: readonly NodeId[];
+  private readonly quorum: number;
   private ticks = 0;
   private isRecovering: boolean;
   private recoveryBarrier: LogIndex | null = null;
@@ -97,6 +98,7 @@ export class PaxosNode {
   ) {
     invariant(config.members.includes(config.id), () => `node ${config.id} not among members`);
     this.peers = config.members.filter((m) => m !== config.id);
+    this.quorum = quorumSize(config.members.length);
     this.acceptor = new Acceptor(fenceBallot(start.fenceRound));
     // A single-replica cluster that restarts has nobody to recover from.
     this.isRecovering = start.fenceRound > 0 && config.members.length > 1;
@@ -290,6 +292,12 @@ export class PaxosNode {
     });
     this.leader.observeBallot(m.ballot, m.from);
     this.followLeader(m.from, m.ballot, m.horizon, m.chosenIndex);
+    // Chosen means a quorum voted for (ballot, index, value). The owner of a
+    // ballot votes for a value before it sends that Accept (Leader.proposeAt;
+    // resends are of values it voted for), so the sender's vote and ours make
+    // two: where two is a quorum (three replicas), we learn it now instead of
+    // a round trip later from the Commit, and answer our clients sooner.
+    if (m.ballot.nodeId === m.from && this.quorum <= 2) this.learn(m.index, m.value);
   }
 
   private nack(to: NodeId, ballot: Ballot): void {

@@ -5,9 +5,12 @@ import type { LogIndex, NodeId } from "./types";
  * Read-index rounds: linearizable reads without a log entry each.
  *
  * A read that reaches the leader of ballot b takes as its index the highest
- * index that may hold a value chosen before it arrived: the leader's chosen
- * watermark (everything chosen in b went through it) or b's Phase 1 horizon
- * (everything chosen by lower ballots), whichever is higher. It is answered
+ * index that may hold a value chosen before it arrived: the last index the
+ * leader proposed in b (a value chosen in b was proposed by it, and may be
+ * chosen, learned and applied by a follower before the leader hears of it:
+ * with three replicas a follower learns as it accepts), its chosen watermark,
+ * or b's Phase 1 horizon (everything chosen by lower ballots), whichever is
+ * highest. It is answered
  * once a quorum has confirmed, in replies to a message sent *after* the read
  * arrived, that it has promised nothing above b: a higher ballot that chose a
  * value before the read arrived had a quorum of promises, which would
@@ -91,6 +94,10 @@ export class ReadRounds {
 }
 
 /** The index a read arriving now must wait for (see ReadRounds). */
-export function readIndexFor(chosenIndex: LogIndex, horizon: LogIndex): LogIndex {
-  return Math.max(chosenIndex, horizon);
+export function readIndexFor(
+  chosenIndex: LogIndex,
+  horizon: LogIndex,
+  lastProposed: LogIndex,
+): LogIndex {
+  return Math.max(chosenIndex, horizon, lastProposed);
 }

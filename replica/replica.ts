@@ -37,6 +37,9 @@ const FORWARD_ATTEMPT_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A promise that never settles: a race's branch that has nothing to say. */
+const NEVER = new Promise<never>(() => {});
+
 /**
  * One replica process: it drives the consensus core (ticks, peer messages,
  * etcd events, client proposals), carries out the core's effects (sends,
@@ -395,7 +398,18 @@ export class Replica implements KvService {
             // in time to follow the next hint (the retry is safe: exactly once).
             const attempt = Math.min(remaining, FORWARD_ATTEMPT_MS);
             encoded ??= encodeCommand(command);
-            const reply = await this.transport.forward(leader, encoded, attempt);
+            // Every replica applies the same log, so our own apply gives the
+            // leader's result; with three replicas we learn the entry as we
+            // accept it, a round trip before the leader's answer arrives.
+            // Whichever comes first answers the client.
+            const appliedHere = this.waiters
+              .wait(command.clientId, command.requestId, attempt)
+              .then((settled) => (settled.kind === "applied" ? settled : NEVER));
+            const reply = await Promise.race([
+              appliedHere,
+              this.transport.forward(leader, encoded, attempt),
+            ]);
+            if ("kind" in reply) return { kind: "ok", result: reply.result, view: reply.view };
             if (reply.outcome === "result")
               return { kind: "ok", result: decodeResult(reply.result), view: null };
             if (reply.outcome === "timeout")

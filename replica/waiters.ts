@@ -10,8 +10,16 @@ export type Settled =
 
 interface Waiter {
   readonly resolve: (settled: Settled) => void;
-  readonly timer: NodeJS.Timeout;
+  /** Date.now() after which it times out. */
+  readonly deadline: number;
 }
+
+/**
+ * How often overdue waiters are timed out: one timer for all of them, not a
+ * timer set and cleared for every command (a timeout is seconds long, so
+ * this much late does not matter).
+ */
+const SWEEP_MS = 50;
 
 const keyOf = (clientId: string, requestId: number): string => `${clientId}\u0000${requestId}`;
 
@@ -23,17 +31,16 @@ const keyOf = (clientId: string, requestId: number): string => `${clientId}\u000
  */
 export class Waiters {
   private readonly byKey = new Map<string, Waiter[]>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   wait(clientId: string, requestId: number, timeoutMs: number): Promise<Settled> {
     const key = keyOf(clientId, requestId);
     return new Promise((resolve) => {
-      const waiter: Waiter = {
-        resolve,
-        timer: setTimeout(() => this.settle(key, waiter, { kind: "timeout" }), timeoutMs),
-      };
+      const waiter: Waiter = { resolve, deadline: Date.now() + timeoutMs };
       const list = this.byKey.get(key);
       if (list) list.push(waiter);
       else this.byKey.set(key, [waiter]);
+      this.sweeper ??= setInterval(this.sweep, SWEEP_MS);
     });
   }
 
@@ -51,29 +58,37 @@ export class Waiters {
 
   /** Fails every waiter (shutdown). */
   clear(): void {
-    for (const [key, list] of this.byKey) {
-      for (const waiter of [...list]) this.settle(key, waiter, { kind: "not-leader" });
-    }
+    const all = [...this.byKey.values()].flat();
+    this.byKey.clear();
+    this.stopSweeper();
+    for (const waiter of all) waiter.resolve({ kind: "not-leader" });
   }
 
   private settleAll(key: string, settled: Settled): void {
     const list = this.byKey.get(key);
     if (!list) return;
     this.byKey.delete(key);
-    for (const waiter of list) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(settled);
-    }
+    for (const waiter of list) waiter.resolve(settled);
   }
 
-  private settle(key: string, waiter: Waiter, settled: Settled): void {
-    const list = this.byKey.get(key);
-    if (!list) return;
-    const at = list.indexOf(waiter);
-    if (at < 0) return;
-    list.splice(at, 1);
-    if (list.length === 0) this.byKey.delete(key);
-    clearTimeout(waiter.timer);
-    waiter.resolve(settled);
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const [key, list] of this.byKey) {
+      const overdue = list.filter((w) => w.deadline <= now);
+      if (overdue.length === 0) continue;
+      if (overdue.length === list.length) this.byKey.delete(key);
+      else
+        this.byKey.set(
+          key,
+          list.filter((w) => w.deadline > now),
+        );
+      for (const waiter of overdue) waiter.resolve({ kind: "timeout" });
+    }
+    if (this.byKey.size === 0) this.stopSweeper();
+  };
+
+  private stopSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 }

@@ -53,24 +53,54 @@ export const MUTATIONS: Record<
         }
 
         private readIndexNow(): number {
-          const horizon = (this as unknown as { leader: { phase: { horizon: number } } }).leader
-            .phase.horizon;
-          return Math.max(this.learner.chosenIndex, horizon);
+          const { phase } = (
+            this as unknown as { leader: { phase: { horizon: number; nextIndex: number } } }
+          ).leader;
+          return Math.max(this.learner.chosenIndex, phase.horizon, phase.nextIndex - 1);
         }
       })(config, start),
   },
   "read-index-without-horizon": {
     rule: "a read's index is the leader's chosen watermark, ignoring what its Phase 1 re-proposed",
-    createNode: (config, start) => new ReadIndexWithoutHorizon(config, start),
+    createNode: (config, start) => new ReadIndexAt(config, start, (node) => node.chosenIndex),
+  },
+  "read-index-below-proposed": {
+    rule: "a read's index ignores the leader's proposals in flight, which a follower may have learned and applied already",
+    createNode: (config, start) =>
+      new ReadIndexAt(config, start, (node) => Math.max(node.chosenIndex, node.horizon)),
+  },
+  "learn-on-accept-without-quorum": {
+    rule: "a follower learns a value as it accepts it from the ballot's owner, though two votes are not a quorum",
+    createNode: (config, start) => {
+      const node = new PaxosNode(config, start);
+      // The node's quorum is read only by that rule (the leader counts its own).
+      (node as unknown as { quorum: number }).quorum = 2;
+      return node;
+    },
   },
 };
 
-/** Answers each read at the chosen watermark it had on arrival (the confirmation round still runs). */
-class ReadIndexWithoutHorizon extends PaxosNode {
+/**
+ * Answers each read at the index `rule` gave on its arrival, from the chosen
+ * watermark and the Phase 1 horizon then (the confirmation round still runs).
+ */
+class ReadIndexAt extends PaxosNode {
   private readonly arrivedAt = new Map<number, number>();
 
+  constructor(
+    config: ConstructorParameters<typeof PaxosNode>[0],
+    start: ConstructorParameters<typeof PaxosNode>[1],
+    private readonly rule: (node: { chosenIndex: number; horizon: number }) => number,
+  ) {
+    super(config, start);
+  }
+
   override readIndex(id: number): Effects {
-    this.arrivedAt.set(id, this.learner.chosenIndex);
+    const phase = (this as unknown as { leader: { phase: { horizon?: number } } }).leader.phase;
+    this.arrivedAt.set(
+      id,
+      this.rule({ chosenIndex: this.learner.chosenIndex, horizon: phase.horizon ?? 0 }),
+    );
     return this.rewrite(super.readIndex(id));
   }
 

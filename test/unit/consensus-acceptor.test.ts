@@ -4,7 +4,8 @@ import { as, ballot, batch, Cluster, msg, show } from "../support/consensus-harn
 
 /** Node 2 of a 3-node cluster, fed hand-made messages as if from nodes 1 and 3. */
 function acceptor() {
-  const c = new Cluster({ n: 3 });
+  // Five replicas, so that accepting alone never makes this one learn (see consensus-learning).
+  const c = new Cluster({ n: 5 });
   const reply = (m: Message): Message[] => [...c.step(m).messages];
   return { c, reply, node: c.node(2) };
 }

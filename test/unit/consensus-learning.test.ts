@@ -3,7 +3,8 @@ import { InvariantViolation } from "../../consensus/invariant";
 import { as, ballot, batch, Cluster, msg, where } from "../support/consensus-harness";
 
 test("a follower learns an instance it accepted from the leader's Commit in the same ballot", (t) => {
-  const c = new Cluster({ n: 3 });
+  // Five replicas: the leader's vote and one follower's are not a quorum.
+  const c = new Cluster({ n: 5 });
   c.elect(1);
   c.propose(1, "a");
   c.deliver(where({ type: "accept" }));
@@ -17,8 +18,28 @@ test("a follower learns an instance it accepted from the leader's Commit in the 
   t.deepEqual(c.log(3), ["a"]);
 });
 
-test("a follower learns from the chosenIndex piggybacked on the next Accept", (t) => {
+test("with three replicas a follower learns a value as it accepts it from the ballot's owner: two votes are a quorum", (t) => {
   const c = new Cluster({ n: 3 });
+  c.elect(1);
+  c.propose(1, "a");
+  c.propose(1, "b");
+  c.deliver(where({ type: "accept", to: 2 }));
+  t.deepEqual(c.log(2), ["a", "b"], "learned with no Commit");
+  t.deepEqual(c.log(3), []);
+  t.deepEqual(c.log(1), [], "the leader learns when the Accepted arrives");
+  c.deliver(where({ type: "accepted", from: 2 }));
+  t.deepEqual(c.log(1), ["a", "b"]);
+});
+
+test("an Accept whose sender does not own its ballot teaches nothing (the owner's vote is not implied)", (t) => {
+  const c = new Cluster({ n: 3 });
+  c.step(msg.accept(3, 2, ballot(1, 1), 1, batch("x")));
+  t.deepEqual(c.log(2), []);
+  t.like(c.node(2).acceptor.acceptedAt(1), { ballot: ballot(1, 1) }, "accepted all the same");
+});
+
+test("a follower learns from the chosenIndex piggybacked on the next Accept", (t) => {
+  const c = new Cluster({ n: 5 });
   c.elect(1);
   c.propose(1, "a");
   c.deliver(where({ type: "accept" }));
@@ -32,7 +53,7 @@ test("a follower learns from the chosenIndex piggybacked on the next Accept", (t
 });
 
 test("a Commit does not teach a value accepted in another ballot: the follower catches up instead", (t) => {
-  const c = new Cluster({ n: 3 });
+  const c = new Cluster({ n: 5 });
   // Node 2 accepted "x" at index 1 in ballot (1,1); node 3 (ballot (2,3)) says index 1 is chosen.
   c.step(msg.accept(1, 2, ballot(1, 1), 1, batch("x")));
   c.step(msg.commit(3, 2, ballot(2, 3), 1));

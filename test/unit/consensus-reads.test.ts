@@ -119,7 +119,8 @@ test("a lost round is resent after resendTicks to the peers that did not answer"
 });
 
 test("a new leader's read index covers its Phase 1 horizon, above what it has learned", (t) => {
-  const c = new Cluster({ n: 3 });
+  // Five replicas, so that node 2 accepting node 1's entries does not make them chosen.
+  const c = new Cluster({ n: 5 });
   c.elect(1);
   // Node 1 gets 1..3 accepted by node 2 only; node 2 takes over and re-proposes them.
   c.queue = [];
@@ -127,11 +128,14 @@ test("a new leader's read index covers its Phase 1 horizon, above what it has le
   c.propose(1, "b");
   c.propose(1, "c");
   c.drop(where({ to: 3 }));
+  c.drop(where({ to: 4 }));
+  c.drop(where({ to: 5 }));
   c.deliver(where({ type: "accept", to: 2 }));
   c.queue = [];
   c.campaign(2);
-  // Phase 1 with node 3 only; accepts of the re-proposals held back.
+  // Phase 1 with nodes 3 and 4 only; accepts of the re-proposals held back.
   c.deliver(where({ type: "prepare", to: 3 }));
+  c.deliver(where({ type: "prepare", to: 4 }));
   c.deliver(where({ type: "promise", to: 2 }));
   const leading = c.eventsOf(2, "leading").at(-1);
   t.like(leading, { type: "leading", horizon: 3 });
