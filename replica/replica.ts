@@ -401,10 +401,14 @@ export class Replica implements KvService {
             // Every replica applies the same log, so our own apply gives the
             // leader's result; with three replicas we learn the entry as we
             // accept it, a round trip before the leader's answer arrives.
-            // Whichever comes first answers the client.
-            const appliedHere = this.waiters
-              .wait(command.clientId, command.requestId, attempt)
-              .then((settled) => (settled.kind === "applied" ? settled : NEVER));
+            // Whichever comes first answers the client. (A read marker never
+            // enters the log: only the leader's answer can end it.)
+            const appliedHere =
+              command.type === "read"
+                ? NEVER
+                : this.waiters
+                    .wait(command.clientId, command.requestId, attempt)
+                    .then((settled) => (settled.kind === "applied" ? settled : NEVER));
             const reply = await Promise.race([
               appliedHere,
               this.transport.forward(leader, encoded, attempt),
@@ -580,6 +584,7 @@ export class Replica implements KvService {
       memory: { heapUsedBytes: mem.heapUsed, rssBytes: mem.rss },
       retainedEntries: status.retainedEntries,
       acceptorInstances: status.acceptorInstances,
+      waitingCommands: this.waiters.size,
     };
   }
 }

@@ -15,6 +15,31 @@ test.after.always(async (t) => {
 const url = (t: { context: { cluster: TestCluster } }, id: number, path: string) =>
   `${t.context.cluster.replica(id).url}${path}`;
 
+// Serial: no other test's commands may be in flight while it counts waiters.
+test.serial("a follower's writes and linearizable reads leave no waiter behind", async (t) => {
+  const c = t.context.cluster;
+  const leader = await c.leader();
+  const follower = c.replicas.find((r) => r.id !== leader)!;
+  for (let i = 0; i < 20; i++) {
+    const put = await request("PUT", `${follower.url}/v1/kv/waiters-${i}`, { value: `v${i}` });
+    t.is(put.status, 200);
+  }
+  // Its own apply answers a write (or the leader's reply, and then its apply follows).
+  const drained = await waitFor(
+    async () => {
+      const v = (await getJson(`${follower.url}/v1/cluster?local=true`)).body;
+      return v.waitingCommands === 0 ? v : null;
+    },
+    { timeoutMs: 5_000, message: "the follower's write waiters to drain" },
+  );
+  t.is(drained.waitingCommands, 0);
+  // A read never enters the log: the leader's answer alone ends it, nothing waits on.
+  for (let i = 0; i < 20; i++) {
+    t.is((await getJson(`${follower.url}/v1/kv/waiters-${i}`)).body.value, `v${i}`);
+  }
+  t.is((await getJson(`${follower.url}/v1/cluster?local=true`)).body.waitingCommands, 0);
+});
+
 test("writes through every replica are read back linearizably from every replica", async (t) => {
   const ids = t.context.cluster.replicas.map((r) => r.id);
   for (const writer of ids) {
@@ -241,6 +266,7 @@ test("/v1/cluster shows the replica's view of the cluster", async (t) => {
     "snapshotIndex",
     "retainedEntries",
     "acceptorInstances",
+    "waitingCommands",
   ]) {
     t.is(typeof view[field], "number", field);
   }

@@ -50,6 +50,8 @@ export interface ClusterView {
   readonly retainedEntries: number;
   /** Consensus instances the acceptor still holds (not yet disposed). */
   readonly acceptorInstances: number;
+  /** Client commands this replica is waiting to see applied (proposed, or forwarded by it). */
+  readonly waitingCommands: number;
 }
 
 /** `paxlog replay`: the state rebuilt from the latest snapshot plus the log, against the live one. */
