@@ -46,9 +46,9 @@ export class PaxlogDriver implements Driver {
     readonly endpoints: readonly string[],
     private readonly client: HttpClient = "raw",
   ) {
-    this.targets = endpoints.map((endpoint) => {
+    // `raw` targets are made per client number in target().
+    this.targets = (client === "raw" ? [] : endpoints).map((endpoint) => {
       const url = new URL(endpoint);
-      if (client === "raw") return rawTarget(url, this.closers); // unused: see target()
       if (client === "pool") {
         const pool = new Pool(url.origin);
         this.closers.push(() => void pool.destroy());
