@@ -33,7 +33,11 @@ test("measure --quick: a tiny run exits 0 and writes JSON with the three phases'
     ],
     { timeoutMs: 150_000 },
   );
-  t.is(run.code, 0, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  t.is(
+    run.code,
+    0,
+    `stdout:\n${run.stdout}\nstderr:\n${run.stderr}\nreplica and etcd logs:\n${logTails(out)}`,
+  );
   const [dir] = fs.readdirSync(out).filter((d) => d.startsWith("measure-"));
   t.truthy(dir, "a measure-<timestamp> directory");
   const r = JSON.parse(fs.readFileSync(path.join(out, dir!, "results.json"), "utf8"));
@@ -63,3 +67,29 @@ test("measure --help and a bad flag", async (t) => {
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--phases/);
 });
+
+/**
+ * The end of every log a failed run left (replicas and their etcd, per
+ * phase): the directory goes with the test, so what happened must be in the
+ * failure message (a once-seen 60 s stall of a fresh cluster had no logs).
+ */
+function logTails(out: string, lines = 25): string {
+  const tails: string[] = [];
+  for (const run of fs.readdirSync(out)) {
+    const runDir = path.join(out, run);
+    if (!fs.statSync(runDir).isDirectory()) continue;
+    for (const phase of fs.readdirSync(runDir).filter((d) => d.startsWith("logs-"))) {
+      for (const file of fs.readdirSync(path.join(runDir, phase))) {
+        const text = fs
+          .readFileSync(path.join(runDir, phase, file), "utf8")
+          .trimEnd()
+          .split("\n");
+        tails.push(
+          `--- ${phase}/${file} (last ${lines} of ${text.length} lines)`,
+          ...text.slice(-lines),
+        );
+      }
+    }
+  }
+  return tails.join("\n");
+}
