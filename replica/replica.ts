@@ -3,7 +3,6 @@ import {
   DEFAULT_CONFIG,
   type Effects,
   formatBallot,
-  type Message,
   type NodeId,
   nodeId,
   PaxosNode,
@@ -50,10 +49,8 @@ export class Replica implements KvService {
   private core: PaxosNode | null = null;
   private transport: PeerTransport | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private outgoing: Message[] = [];
   /** Commands to propose at the end of this turn, all in one batch. */
   private proposals: Uint8Array[] = [];
-  private flushScheduled = false;
   private roundRequested = false;
   private fetchingSnapshot = false;
   private lastSnapshotIndex = 0;
@@ -127,6 +124,7 @@ export class Replica implements KvService {
         },
         onForward: (request) => this.onForward(request),
         onFetchSnapshot: (minIndex) => this.serveSnapshot(minIndex),
+        beforeFlush: () => this.proposeTurn(),
       },
       this.log.child({ component: "grpc" }),
     );
@@ -168,10 +166,7 @@ export class Replica implements KvService {
   }
 
   private carryOut(effects: Effects): void {
-    if (effects.messages.length > 0) {
-      for (const m of effects.messages) this.outgoing.push(m);
-      this.scheduleFlush();
-    }
+    if (effects.messages.length > 0) this.transport?.send(effects.messages);
     for (const entry of effects.decided) this.machine.apply(entry);
     if (effects.decided.length > 0) this.maybeSnapshot();
     if (effects.requestRound) this.requestRound();
@@ -194,26 +189,16 @@ export class Replica implements KvService {
   }
 
   /**
-   * At the end of each turn of the event loop: the commands proposed during
+   * At the end of each turn of the event loop, the commands proposed during
    * it go to the core as one batch (one log entry while the pipeline has
-   * room, instead of one entry per command), then the turn's messages leave
-   * as one gRPC batch per peer.
+   * room, instead of one entry per command); the Accepts this produces leave
+   * with the rest of the turn's batch to each peer (PeerTransport).
    */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      if (this.proposals.length > 0) {
-        const commands = this.proposals;
-        this.proposals = [];
-        // Still flagged as scheduled: the messages this produces join this flush.
-        this.input((core) => core.propose(commands));
-      }
-      this.flushScheduled = false;
-      const batch = this.outgoing;
-      this.outgoing = [];
-      this.transport?.send(batch);
-    });
+  private proposeTurn(): void {
+    if (this.proposals.length === 0) return;
+    const commands = this.proposals;
+    this.proposals = [];
+    this.input((core) => core.propose(commands));
   }
 
   private logEvent(event: Effects["events"][number]): void {
@@ -337,7 +322,7 @@ export class Replica implements KvService {
     this.proposed.set(bytes, command);
     try {
       this.proposals.push(bytes);
-      this.scheduleFlush();
+      this.transport?.scheduleFlush();
       return await settled;
     } finally {
       this.proposed.delete(bytes);
@@ -585,6 +570,7 @@ export class Replica implements KvService {
       retainedEntries: status.retainedEntries,
       acceptorInstances: status.acceptorInstances,
       waitingCommands: this.waiters.size,
+      peerLinks: this.transport?.stats() ?? [],
     };
   }
 }

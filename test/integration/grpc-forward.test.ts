@@ -1,6 +1,10 @@
-/** The Forward stream: followers' client commands to the leader, batched, correlated, bounded. */
+/**
+ * Forwarding: followers' client commands to the leader and its answers, in
+ * the peers' batches next to Paxos messages; correlated, bounded, and never
+ * crossing into a restarted follower's life.
+ */
 import test, { type ExecutionContext } from "ava";
-import { nodeId } from "../../consensus";
+import { type Message, nodeId } from "../../consensus";
 import { ForwardError, type ForwardReply, type ForwardRequest } from "../../transport/grpc/forward";
 import { PeerTransport, type PeerTransportOptions } from "../../transport/grpc/peer-transport";
 import { createLogger } from "../../transport/log";
@@ -22,6 +26,10 @@ interface Pair {
   readonly follower: PeerTransport;
   readonly leader: PeerTransport;
   readonly held: Held[];
+  /** Paxos messages each side received. */
+  readonly toLeader: Message[];
+  readonly toFollower: Message[];
+  readonly addresses: ReadonlyMap<number, string>;
 }
 
 /** Answers "done:<command>" at index 7, unless `hold` says to keep it for the test. */
@@ -35,11 +43,16 @@ async function pair(
     [n2, `127.0.0.1:${await freePort()}`],
   ]);
   const held: Held[] = [];
-  const noMessages = { onMessages: () => {}, onFetchSnapshot: () => null };
+  const toLeader: Message[] = [];
+  const toFollower: Message[] = [];
   const follower = new PeerTransport(
     n1,
     addresses,
-    { ...noMessages, onForward: async () => ({ outcome: "notLeader", notLeader: 2 }) },
+    {
+      onMessages: (messages) => toFollower.push(...messages),
+      onFetchSnapshot: () => null,
+      onForward: async () => ({ outcome: "notLeader", notLeader: 2 }),
+    },
     log,
     options,
   );
@@ -47,7 +60,8 @@ async function pair(
     n2,
     addresses,
     {
-      ...noMessages,
+      onMessages: (messages) => toLeader.push(...messages),
+      onFetchSnapshot: () => null,
       onForward: (request) =>
         hold(request)
           ? new Promise((answer) => held.push({ request, answer }))
@@ -58,7 +72,7 @@ async function pair(
   await follower.start(addresses.get(n1)!);
   await leader.start(addresses.get(n2)!);
   t.teardown(() => Promise.all([follower.close(), leader.close()]));
-  return { follower, leader, held };
+  return { follower, leader, held, toLeader, toFollower, addresses };
 }
 
 const done = (command: Uint8Array): ForwardReply => ({
@@ -80,6 +94,75 @@ async function warmUp(p: Pair): Promise<void> {
 }
 
 const forwardStats = (p: Pair) => p.follower.stats().find((s) => s.peer === n2)!.forwards;
+const linkStats = (side: PeerTransport, peer: number) => side.stats().find((s) => s.peer === peer)!;
+
+const accepted = (from: number, to: number, index: number): Message => ({
+  type: "accepted",
+  from: nodeId(from),
+  to: nodeId(to),
+  ballot: { round: 1, nodeId: 2 },
+  index,
+});
+
+test("a turn's Paxos messages and forwards to a peer leave as one batch, and so do the answers", async (t) => {
+  const p = await pair(t, {}, (request) => Buffer.from(request.command).toString() !== "warm-up");
+  await warmUp(p);
+  const before = { follower: linkStats(p.follower, 2), leader: linkStats(p.leader, 1) };
+  // The same turn: a vote and two forwarded commands for the leader.
+  p.follower.send([accepted(1, 2, 5)]);
+  const replies = [
+    p.follower.forward(n2, Buffer.from("put a"), 5_000),
+    p.follower.forward(n2, Buffer.from("put b"), 5_000),
+  ];
+  await waitFor(() => p.held.length === 2 && p.toLeader.length === 1, {
+    timeoutMs: 5_000,
+    message: "the vote and both commands reach the leader",
+  });
+  t.is(linkStats(p.follower, 2).batchesSent - before.follower.batchesSent, 1, "one batch sent");
+  t.is(linkStats(p.leader, 1).batchesReceived - before.leader.batchesReceived, 1, "one received");
+  // The leader's turn: a message back and both answers.
+  p.leader.send([accepted(2, 1, 6)]);
+  for (const h of p.held) h.answer(done(h.request.command));
+  t.deepEqual((await Promise.all(replies)).map(text), ["done:put a", "done:put b"]);
+  await waitFor(() => p.toFollower.length === 1, { timeoutMs: 5_000, message: "the message" });
+  t.deepEqual(p.toFollower, [accepted(2, 1, 6)]);
+  t.is(linkStats(p.leader, 1).batchesSent - before.leader.batchesSent, 1, "one batch back");
+  t.is(linkStats(p.follower, 2).batchesReceived - before.follower.batchesReceived, 1);
+});
+
+test.serial("a restarted follower never takes an answer meant for its previous life", async (t) => {
+  const p = await pair(t, {}, (request) => Buffer.from(request.command).toString() !== "warm-up");
+  await warmUp(p);
+  // Its first life forwards "old" (id 2, after the warm-up) and goes away unanswered.
+  const old = p.follower.forward(n2, Buffer.from("old"), 60_000);
+  await waitFor(() => p.held.length === 1, { timeoutMs: 5_000, message: "old is held" });
+  await p.follower.close();
+  await t.throwsAsync(old, { instanceOf: ForwardError });
+  // Its next life, on the same address, forwards "new" under the same id.
+  const again = new PeerTransport(
+    n1,
+    p.addresses as Map<typeof n1, string>,
+    {
+      onMessages: () => {},
+      onFetchSnapshot: () => null,
+      onForward: async () => done(Buffer.from("")),
+    },
+    log,
+  );
+  await again.start(p.addresses.get(n1)!);
+  t.teardown(() => again.close());
+  await warmUp({ ...p, follower: again });
+  const fresh = again.forward(n2, Buffer.from("new"), 10_000);
+  await waitFor(() => p.held.length === 2, { timeoutMs: 5_000, message: "new is held" });
+  const dropped = linkStats(p.leader, 1).repliesDropped;
+  p.held[0]!.answer(done(p.held[0]!.request.command));
+  await waitFor(() => linkStats(p.leader, 1).repliesDropped > dropped, {
+    timeoutMs: 5_000,
+    message: "the leader drops the answer to the old life",
+  });
+  p.held[1]!.answer(done(p.held[1]!.request.command));
+  t.is(text(await fresh), "done:new");
+});
 
 test("a forwarded command reaches the leader's handler and each outcome comes back", async (t) => {
   const seen: ForwardRequest[] = [];

@@ -7,18 +7,12 @@ import { isDeepStrictEqual } from "node:util";
 import test from "ava";
 import fc from "fast-check";
 import { type Ballot, FENCE_NODE, type Message, NOOP, nodeId, type Value } from "../../consensus";
-import type {
-  ForwardBatchWire,
-  ForwardReplyBatchWire,
-  ForwardReplyWire,
-} from "../../transport/grpc/forward";
+import type { ForwardedWire, ForwardReplyWire } from "../../transport/grpc/forward";
 import {
-  decodeForwardBatch,
-  decodeForwardReplyBatch,
-  encodeForwardBatch,
-  encodeForwardReplyBatch,
-} from "../../transport/grpc/forward-codec";
-import { decodePaxosBatch, encodePaxosBatch } from "../../transport/grpc/paxos-codec";
+  decodePaxosBatch,
+  encodePaxosBatch,
+  type PeerBatch,
+} from "../../transport/grpc/paxos-codec";
 import { protoDefinition } from "../../transport/grpc/proto";
 import { ProtoReader, ProtoWriter } from "../../transport/grpc/proto-wire";
 import { fromWire, toWire, type WireMessage } from "../support/paxos-wire-reference";
@@ -31,8 +25,16 @@ interface ProtobufjsCodec {
 const protobufjs = (name: string) =>
   protoDefinition[`paxlog.v1.${name}`] as unknown as ProtobufjsCodec;
 const PaxosBatch = protobufjs("PaxosBatch");
-const ForwardBatch = protobufjs("ForwardBatch");
-const ForwardReplyBatch = protobufjs("ForwardReplyBatch");
+
+/** A batch of Paxos messages alone. */
+const only = (messages: readonly Message[]): PeerBatch => ({
+  from: 1,
+  messages,
+  forwards: [],
+  forwardSession: 0,
+  replies: [],
+  replySession: 0,
+});
 
 /** Same content, bytes compared as hex. */
 const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(plain(a), plain(b));
@@ -172,7 +174,7 @@ test("Paxos batches encoded by hand decode in protobufjs to the same messages", 
   holds(
     t,
     fc.property(arbBatch(), (messages) => {
-      const decoded = PaxosBatch.deserialize(encodePaxosBatch(messages));
+      const decoded = PaxosBatch.deserialize(encodePaxosBatch(only(messages)));
       const back = (decoded["messages"] as WireMessage[]).map(fromWire);
       return same(back, messages);
     }),
@@ -196,7 +198,7 @@ test("a truncated Paxos batch throws or yields a prefix of its messages, never g
   holds(
     t,
     fc.property(arbBatch(), fc.nat(), (messages, cut) => {
-      const bytes = encodePaxosBatch(messages);
+      const bytes = encodePaxosBatch(only(messages));
       if (bytes.length === 0) return true;
       let decoded: Message[];
       try {
@@ -226,7 +228,7 @@ test("a message body from a newer peer is reported as dropped, the rest still de
   w.uint(1, 3);
   w.endMessage(1, mark);
   const unknown = w.finish();
-  const decoded = decodePaxosBatch(Buffer.concat([encodePaxosBatch([known]), unknown]));
+  const decoded = decodePaxosBatch(Buffer.concat([encodePaxosBatch(only([known])), unknown]));
   t.deepEqual(decoded.messages, [known]);
   t.deepEqual(decoded.dropped, [{ from: 3, field: 20 }]);
 });
@@ -245,17 +247,11 @@ test("varints round-trip up to 2^53 - 1; negative or fractional numbers are refu
 
 // ---- forwarded commands -----------------------------------------------------------
 
-const arbForwardBatch = (): fc.Arbitrary<ForwardBatchWire> =>
+const arbForwarded = (): fc.Arbitrary<ForwardedWire> =>
   fc.record({
-    via: fc.integer({ min: 0, max: 7 }),
-    commands: fc.array(
-      fc.record({
-        id: arbIndex(),
-        command: arbBytes(),
-        timeoutMs: fc.nat({ max: 2 ** 32 - 1 }),
-      }),
-      { maxLength: 8 },
-    ),
+    id: arbIndex(),
+    command: arbBytes(),
+    timeoutMs: fc.nat({ max: 2 ** 32 - 1 }),
   });
 
 const arbReply = (): fc.Arbitrary<ForwardReplyWire> =>
@@ -275,8 +271,16 @@ const arbReply = (): fc.Arbitrary<ForwardReplyWire> =>
     fc.record({ id: arbIndex(), outcome: fc.constant("failed" as const), failed: fc.string() }),
   );
 
-const arbReplyBatch = (): fc.Arbitrary<ForwardReplyBatchWire> =>
-  fc.record({ replies: fc.array(arbReply(), { maxLength: 8 }) });
+/** Paxos messages, forwards and answers together, as a turn sends them. */
+const arbPeerBatch = (): fc.Arbitrary<PeerBatch> =>
+  fc.record({
+    from: fc.integer({ min: 0, max: 7 }),
+    messages: fc.array(arbMessage(), { maxLength: 4 }),
+    forwards: fc.array(arbForwarded(), { maxLength: 6 }),
+    forwardSession: arbIndex(),
+    replies: fc.array(arbReply(), { maxLength: 6 }),
+    replySession: arbIndex(),
+  });
 
 /** A reply as proto-loader presents it (the oneof case in `outcome`) → our shape. */
 function fromProtoLoaderReply(o: Record<string, unknown>): ForwardReplyWire {
@@ -294,29 +298,26 @@ function toProtoLoaderReply(r: ForwardReplyWire): Record<string, unknown> {
     : { id: r.id, [r.outcome]: (r as unknown as Record<string, unknown>)[r.outcome] };
 }
 
-test("forwarded commands cross between the hand codec and protobufjs unchanged, both ways", (t) => {
+test("batches with forwarded commands and answers cross between the hand codec and protobufjs unchanged, both ways", (t) => {
   holds(
     t,
-    fc.property(arbForwardBatch(), (batch) => {
-      return (
-        same(ForwardBatch.deserialize(encodeForwardBatch(batch)), batch) &&
-        same(decodeForwardBatch(ForwardBatch.serialize(batch)), batch)
-      );
-    }),
-    { numRuns: 500 },
-  );
-});
-
-test("answers to forwarded commands cross between the hand codec and protobufjs unchanged, both ways", (t) => {
-  holds(
-    t,
-    fc.property(arbReplyBatch(), (batch) => {
-      const viaProtobufjs = ForwardReplyBatch.deserialize(encodeForwardReplyBatch(batch));
-      const replies = (viaProtobufjs["replies"] as Record<string, unknown>[]).map(
-        fromProtoLoaderReply,
-      );
-      const bytes = ForwardReplyBatch.serialize({ replies: batch.replies.map(toProtoLoaderReply) });
-      return same(replies, batch.replies) && same(decodeForwardReplyBatch(bytes), batch);
+    fc.property(arbPeerBatch(), (batch) => {
+      const o = PaxosBatch.deserialize(encodePaxosBatch(batch));
+      const viaProtobufjs: PeerBatch = {
+        from: o["from"] as number,
+        messages: (o["messages"] as WireMessage[]).map(fromWire) as Message[],
+        forwards: o["forwards"] as ForwardedWire[],
+        forwardSession: o["forwardSession"] as number,
+        replies: (o["replies"] as Record<string, unknown>[]).map(fromProtoLoaderReply),
+        replySession: o["replySession"] as number,
+      };
+      const bytes = PaxosBatch.serialize({
+        ...batch,
+        messages: batch.messages.map(toWire),
+        replies: batch.replies.map(toProtoLoaderReply),
+      });
+      const { dropped, ...byHand } = decodePaxosBatch(bytes);
+      return same(viaProtobufjs, batch) && dropped.length === 0 && same(byHand, batch);
     }),
     { numRuns: 500 },
   );

@@ -1,15 +1,10 @@
-import type * as grpc from "@grpc/grpc-js";
+import { randomInt } from "node:crypto";
 import {
-  type ForwardBatchWire,
   ForwardError,
   type ForwardedWire,
   type ForwardReply,
-  type ForwardReplyBatchWire,
   type ForwardReplyWire,
-  inChunks,
 } from "./forward";
-
-export type ForwardCall = grpc.ClientDuplexStream<ForwardBatchWire, ForwardReplyBatchWire>;
 
 interface Pending {
   readonly resolve: (reply: ForwardReply) => void;
@@ -28,30 +23,31 @@ export interface ForwardLimits {
 const SWEEP_MS = 50;
 
 /**
- * The follower's end of the `Forward` stream to one peer. Commands forwarded
- * in the same turn of the event loop leave as one message; answers are
- * matched by id. The stream is opened on first use and again after it
- * breaks. Every forward ends: answered, failed fast (stream down, too many
- * in flight, leader changed), or failed at its own deadline; a forward that
- * may have reached the leader fails as "outcome unknown" (`unknown`).
+ * The follower's side of forwarding to one peer: the commands waiting to
+ * leave with the link's next batch, and those sent and not yet answered,
+ * matched by id. Answers come back in the peer's own batches, naming this
+ * forwarder's session. Every forward ends: answered, failed fast (no stream,
+ * too many in flight, leader changed), or failed at its own deadline; a
+ * forward that may have reached the leader fails as "outcome unknown"
+ * (`unknown`).
  */
-export class ForwardStream {
-  private call: ForwardCall | null = null;
+export class Forwarder {
+  /** Drawn per process, so a restarted replica never takes its previous life's answers. */
+  readonly session = randomInt(1, 2 ** 47);
   private readonly pending = new Map<number, Pending>();
   private outbox: ForwardedWire[] = [];
-  private flushScheduled = false;
   private sweeper: NodeJS.Timeout | null = null;
   private nextId = 1;
   private closed = false;
   private bytesInFlight = 0;
-  /** Messages sent and answer messages received: how well forwards are batched. */
+  /** Batches that carried forwards, and batches of answers received: how well forwards are batched. */
   batchesSent = 0;
   replyBatchesReceived = 0;
 
+  /** `wake` asks for a flush at the end of this turn, when the outbox is taken. */
   constructor(
-    private readonly openCall: () => ForwardCall,
-    private readonly via: number,
     private readonly limits: ForwardLimits,
+    private readonly wake: () => void,
   ) {}
 
   get inFlight(): number {
@@ -73,21 +69,43 @@ export class ForwardStream {
         ),
       );
     }
-    if (!this.call) this.open();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, deadline: Date.now() + timeoutMs, bytes });
       this.bytesInFlight += bytes;
       this.outbox.push({ id, command, timeoutMs });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flush);
-      }
       if (!this.sweeper) this.sweeper = setInterval(this.sweep, SWEEP_MS).unref();
+      this.wake();
     });
   }
 
-  /** Fails every forward in flight as "outcome unknown" (the leader changed); the stream stays. */
+  /** The forwards queued since the last call that still await an answer: they leave now. */
+  takeOutbox(): ForwardedWire[] {
+    if (this.outbox.length === 0) return this.outbox;
+    const queued = this.outbox;
+    this.outbox = [];
+    // A forward can be failed (leader change, deadline) before its turn ends.
+    return queued.filter((f) => this.pending.has(f.id));
+  }
+
+  /** `forwards` never left (no stream to the peer): they fail as not applied. */
+  unsent(forwards: readonly ForwardedWire[], reason: string): void {
+    for (const f of forwards) this.take(f.id)?.reject(new ForwardError(reason, false));
+  }
+
+  /** Answers from the peer; those for another session (an earlier life of ours) are ignored. */
+  settle(session: number, replies: readonly ForwardReplyWire[]): void {
+    if (session !== this.session) return;
+    this.replyBatchesReceived++;
+    for (const reply of replies) this.settleOne(reply);
+  }
+
+  /** The stream the forwards went on broke: none of them can be answered now. */
+  lost(reason: string): void {
+    this.failAll(`forward stream lost: ${reason}`);
+  }
+
+  /** Fails every forward in flight as "outcome unknown" (the leader changed). */
   abort(reason: string): void {
     this.failAll(reason);
   }
@@ -95,32 +113,9 @@ export class ForwardStream {
   close(): void {
     this.closed = true;
     this.failAll("the link is closed");
-    const call = this.call;
-    this.call = null;
-    call?.end();
   }
 
-  private open(): void {
-    const call = this.openCall();
-    this.call = call;
-    call.on("data", (batch: ForwardReplyBatchWire) => {
-      this.replyBatchesReceived++;
-      for (const reply of batch.replies) this.settle(reply);
-    });
-    // Either ends every forward on this stream: none of them can be answered now.
-    call.on("error", (error: grpc.ServiceError) =>
-      this.broken(call, error.details || error.message),
-    );
-    call.on("end", () => this.broken(call, "the leader ended the stream"));
-  }
-
-  private broken(call: ForwardCall, why: string): void {
-    if (this.call !== call) return;
-    this.call = null;
-    this.failAll(`forward stream lost: ${why}`);
-  }
-
-  private settle(reply: ForwardReplyWire): void {
+  private settleOne(reply: ForwardReplyWire): void {
     const pending = this.take(reply.id);
     // Absent: it timed out or was aborted, and its caller has moved on.
     if (!pending) return;
@@ -141,19 +136,6 @@ export class ForwardStream {
         pending.reject(new ForwardError("unknown answer from the leader", true));
     }
   }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const commands = this.outbox;
-    this.outbox = [];
-    // Commands whose stream broke before this turn ended were failed with it.
-    const live = commands.filter((c) => this.pending.has(c.id));
-    if (live.length === 0 || !this.call) return;
-    for (const chunk of inChunks(live, (c) => c.command.byteLength)) {
-      this.batchesSent++;
-      this.call.write({ via: this.via, commands: chunk });
-    }
-  };
 
   private readonly sweep = (): void => {
     const now = Date.now();

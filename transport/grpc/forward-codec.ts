@@ -1,48 +1,29 @@
-import type {
-  ForwardBatchWire,
-  ForwardedWire,
-  ForwardReplyBatchWire,
-  ForwardReplyWire,
-} from "./forward";
-import { ProtoReader, ProtoWriter } from "./proto-wire";
+import type { ForwardedWire, ForwardReplyWire } from "./forward";
+import type { ProtoReader, ProtoWriter } from "./proto-wire";
 
 /**
- * `ForwardBatch` and `ForwardReplyBatch` (proto/paxlog.proto) by hand:
- * command and result bytes are copied in as they are and come out as views
- * of the received buffer.
+ * `Forwarded` and `ForwardReply` (proto/paxlog.proto), the items of a
+ * PaxosBatch's `forwards` and `replies`, by hand: command and result bytes
+ * are copied in as they are and come out as views of the received buffer.
+ * Writers go backwards (see ProtoWriter): fields in reverse order.
  */
 
-export function encodeForwardBatch(batch: ForwardBatchWire): Buffer {
-  const commands = batch.commands;
-  let capacity = 16;
-  for (const c of commands) capacity += c.command.byteLength + 32;
-  const w = new ProtoWriter(capacity);
-  for (let i = commands.length - 1; i >= 0; i--) {
-    const c = commands[i]!;
-    const mark = w.length;
-    w.uint(3, c.timeoutMs);
-    w.bytes(2, c.command);
-    w.uint(1, c.id);
-    w.endMessage(2, mark);
-  }
-  w.uint(1, batch.via);
-  return w.finish();
+/** An upper bound of a forwarded command's encoded size. */
+export const forwardedSize = (f: ForwardedWire): number => f.command.byteLength + 32;
+
+/** About an answer's encoded size (a longer error text only makes the writer grow). */
+export const replySize = (reply: ForwardReplyWire): number =>
+  48 + (reply.outcome === "result" ? reply.result.byteLength : 64);
+
+export function writeForwarded(w: ProtoWriter, field: number, f: ForwardedWire): void {
+  const mark = w.length;
+  w.uint(3, f.timeoutMs);
+  w.bytes(2, f.command);
+  w.uint(1, f.id);
+  w.endMessage(field, mark);
 }
 
-export function decodeForwardBatch(buf: Uint8Array): ForwardBatchWire {
-  const r = new ProtoReader(buf);
-  let via = 0;
-  const commands: ForwardedWire[] = [];
-  while (r.pos < r.end) {
-    const t = r.tag();
-    if (t === 8) via = r.varint();
-    else if (t === 18) commands.push(readForwarded(r));
-    else r.skip(t);
-  }
-  return { via, commands };
-}
-
-function readForwarded(r: ProtoReader): ForwardedWire {
+export function readForwarded(r: ProtoReader): ForwardedWire {
   const end = r.enter();
   let id = 0;
   let command: Uint8Array = new Uint8Array(0);
@@ -57,50 +38,30 @@ function readForwarded(r: ProtoReader): ForwardedWire {
   return { id, command, timeoutMs };
 }
 
-export function encodeForwardReplyBatch(batch: ForwardReplyBatchWire): Buffer {
-  const replies = batch.replies;
-  let capacity = 16;
-  for (const reply of replies)
-    capacity += 48 + (reply.outcome === "result" ? reply.result.byteLength : 64);
-  const w = new ProtoWriter(capacity);
-  for (let i = replies.length - 1; i >= 0; i--) {
-    const reply = replies[i]!;
-    const mark = w.length;
-    // The oneof member is written even when it holds its default value: its presence is the outcome.
-    switch (reply.outcome) {
-      case "result":
-        w.uint(6, reply.index);
-        w.bytes(2, reply.result);
-        break;
-      case "notLeader":
-        w.uintPresent(3, reply.notLeader);
-        break;
-      case "timeout":
-        w.string(4, reply.timeout);
-        break;
-      case "failed":
-        w.string(5, reply.failed);
-        break;
-    }
-    w.uint(1, reply.id);
-    w.endMessage(1, mark);
+export function writeReply(w: ProtoWriter, field: number, reply: ForwardReplyWire): void {
+  const mark = w.length;
+  // The oneof member is written even when it holds its default value: its presence is the outcome.
+  switch (reply.outcome) {
+    case "result":
+      w.uint(6, reply.index);
+      w.bytes(2, reply.result);
+      break;
+    case "notLeader":
+      w.uintPresent(3, reply.notLeader);
+      break;
+    case "timeout":
+      w.string(4, reply.timeout);
+      break;
+    case "failed":
+      w.string(5, reply.failed);
+      break;
   }
-  return w.finish();
-}
-
-export function decodeForwardReplyBatch(buf: Uint8Array): ForwardReplyBatchWire {
-  const r = new ProtoReader(buf);
-  const replies: ForwardReplyWire[] = [];
-  while (r.pos < r.end) {
-    const t = r.tag();
-    if (t === 10) replies.push(readReply(r));
-    else r.skip(t);
-  }
-  return { replies };
+  w.uint(1, reply.id);
+  w.endMessage(field, mark);
 }
 
 /** A reply with no outcome this version knows comes out as "failed". */
-function readReply(r: ProtoReader): ForwardReplyWire {
+export function readReply(r: ProtoReader): ForwardReplyWire {
   const end = r.enter();
   let id = 0;
   let index = 0;

@@ -1,6 +1,7 @@
 /**
- * Forwarding client commands from a follower to the leader (the `Forward`
- * stream of proto/paxlog.proto): the shapes both ends share.
+ * Forwarding client commands from a follower to the leader (the `forwards`
+ * and `replies` of a PaxosBatch, proto/paxlog.proto): the shapes both ends
+ * share.
  */
 
 /** One client command a follower hands to the leader. */
@@ -26,19 +27,10 @@ export interface ForwardedWire {
   readonly timeoutMs: number;
 }
 
-export interface ForwardBatchWire {
-  readonly via: number;
-  readonly commands: readonly ForwardedWire[];
-}
-
 /** One answer on the wire; `failed` says the leader could not take the command at all. */
 export type ForwardReplyWire =
   | (ForwardReply & { readonly id: number })
   | { readonly id: number; readonly outcome: "failed"; readonly failed: string };
-
-export interface ForwardReplyBatchWire {
-  readonly replies: readonly ForwardReplyWire[];
-}
 
 /**
  * A forward that got no answer. `unknown` says whether the command may have

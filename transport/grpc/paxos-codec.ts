@@ -8,13 +8,35 @@ import {
   type PromiseEntry,
   type Value,
 } from "../../consensus";
+import type { ForwardedWire, ForwardReplyWire } from "./forward";
+import {
+  forwardedSize,
+  readForwarded,
+  readReply,
+  replySize,
+  writeForwarded,
+  writeReply,
+} from "./forward-codec";
 import { ProtoReader, ProtoWriter } from "./proto-wire";
 
 /**
  * `PaxosBatch` (proto/paxlog.proto) straight from and to the core's
- * messages. Command bytes are copied into the batch as they are, and come
- * out as views of the received buffer: never re-encoded.
+ * messages and the forwarded commands and answers that share the batch.
+ * Command bytes are copied into the batch as they are, and come out as
+ * views of the received buffer: never re-encoded.
  */
+
+/** One batch from one replica to another: a turn's Paxos messages, forwards and answers. */
+export interface PeerBatch {
+  readonly from: number;
+  readonly messages: readonly Message[];
+  /** Client commands the sender forwards to the receiver, under `forwardSession`. */
+  readonly forwards: readonly ForwardedWire[];
+  readonly forwardSession: number;
+  /** Answers to commands the receiver forwarded under its session `replySession`. */
+  readonly replies: readonly ForwardReplyWire[];
+  readonly replySession: number;
+}
 
 /** Body field numbers of `PaxosMessage`, by core message type. */
 const BODY_FIELD: Record<Message["type"], number> = {
@@ -30,16 +52,24 @@ const BODY_FIELD: Record<Message["type"], number> = {
   "catchup-reply": 12,
 };
 
-export interface DecodedPaxosBatch {
+export interface DecodedPaxosBatch extends PeerBatch {
   readonly messages: Message[];
   /** Messages with a body this version does not know (a newer peer): dropped, for the log. */
   readonly dropped: { readonly from: number; readonly field: number | null }[];
 }
 
-export function encodePaxosBatch(messages: readonly Message[]): Buffer {
-  let capacity = 16;
+export function encodePaxosBatch(batch: PeerBatch): Buffer {
+  const { messages, forwards, replies } = batch;
+  let capacity = 32;
   for (const m of messages) capacity += estimate(m);
+  for (const f of forwards) capacity += forwardedSize(f);
+  for (const r of replies) capacity += replySize(r);
   const w = new ProtoWriter(capacity);
+  w.uint(6, batch.replySession);
+  for (let i = replies.length - 1; i >= 0; i--) writeReply(w, 5, replies[i]!);
+  w.uint(4, batch.forwardSession);
+  for (let i = forwards.length - 1; i >= 0; i--) writeForwarded(w, 3, forwards[i]!);
+  w.uint(2, batch.from);
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]!;
     const mark = w.length;
@@ -55,10 +85,20 @@ export function decodePaxosBatch(buf: Uint8Array): DecodedPaxosBatch {
   const r = new ProtoReader(buf);
   const messages: Message[] = [];
   const dropped: { from: number; field: number | null }[] = [];
+  const forwards: ForwardedWire[] = [];
+  const replies: ForwardReplyWire[] = [];
+  let sender = 0;
+  let forwardSession = 0;
+  let replySession = 0;
   while (r.pos < r.end) {
     const tag = r.tag();
     if (tag !== ((1 << 3) | 2)) {
-      r.skip(tag);
+      if (tag === 16) sender = r.varint();
+      else if (tag === 26) forwards.push(readForwarded(r));
+      else if (tag === 32) forwardSession = r.varint();
+      else if (tag === 42) replies.push(readReply(r));
+      else if (tag === 48) replySession = r.varint();
+      else r.skip(tag);
       continue;
     }
     const end = r.enter();
@@ -91,7 +131,7 @@ export function decodePaxosBatch(buf: Uint8Array): DecodedPaxosBatch {
     messages.push(readBody(r, body.field, body.end, nodeId(from), nodeId(to)));
     r.pos = after;
   }
-  return { messages, dropped };
+  return { from: sender, messages, dropped, forwards, forwardSession, replies, replySession };
 }
 
 // ---- encoding ---------------------------------------------------------------------

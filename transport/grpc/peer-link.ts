@@ -1,8 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Message, NodeId } from "../../consensus";
 import type { Logger } from "../log";
-import type { ForwardReply } from "./forward";
-import { type ForwardCall, type ForwardLimits, ForwardStream } from "./forward-client";
+import { type ForwardReply, type ForwardReplyWire, inChunks } from "./forward";
+import { Forwarder, type ForwardLimits } from "./forward-client";
+import { forwardedSize, replySize } from "./forward-codec";
+import type { PeerBatch } from "./paxos-codec";
 import { GRPC_OPTIONS, type SnapshotChunk } from "./peer-server";
 import { PeerService } from "./proto";
 
@@ -14,9 +16,7 @@ const MAX_BACKOFF_MS = 1_000;
 const waitForReady = (): grpc.Metadata => new grpc.Metadata({ waitForReady: true });
 
 type PeerClient = grpc.Client & {
-  Exchange(callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<readonly Message[]>;
-  // No waitForReady: a forward to a peer that is down fails fast.
-  Forward(): ForwardCall;
+  Exchange(callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<PeerBatch>;
   FetchSnapshot(
     request: { minIndex: number },
     metadata: grpc.Metadata,
@@ -25,37 +25,47 @@ type PeerClient = grpc.Client & {
 };
 
 /**
- * The link to one peer: a long-lived Paxos stream that reconnects with
- * capped exponential backoff, the stream of forwarded client commands, and
- * snapshot fetches. Sending never
- * blocks and never buffers without bound: while the peer is down or slow,
- * batches are dropped and the core's resends cover them.
+ * The link to one peer: a long-lived stream that reconnects with capped
+ * exponential backoff and carries, once per turn, everything this replica
+ * has for the peer: Paxos messages, client commands forwarded to it, and
+ * answers to the commands it forwarded to us. Plus snapshot fetches.
+ * Sending never blocks and never buffers without bound: while the peer is
+ * down or slow, Paxos messages are dropped and the core's resends cover
+ * them; forwards, bounded by their own limits, fail fast instead.
  */
 export class PeerLink {
   private readonly client: PeerClient;
-  private readonly forwards: ForwardStream;
-  private stream: grpc.ClientWritableStream<readonly Message[]> | null = null;
+  private readonly forwarder: Forwarder;
+  private stream: grpc.ClientWritableStream<PeerBatch> | null = null;
   private unflushed = 0;
   private backoffMs = MIN_BACKOFF_MS;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private wasUp = false;
+  private messages: Message[] = [];
+  private replies: ForwardReplyWire[] = [];
+  /** The peer's forwarding session, from the last forwards it sent us: our answers name it. */
+  private peerSession = 0;
   dropped = 0;
   sent = 0;
+  batchesSent = 0;
+  repliesDropped = 0;
 
+  /** `wake` asks the transport for a flush at the end of this turn. */
   constructor(
     readonly peer: NodeId,
     readonly address: string,
     private readonly log: Logger,
-    self: NodeId,
+    private readonly self: NodeId,
     forwardLimits: ForwardLimits,
+    wake: () => void,
   ) {
     this.client = new PeerService(
       address,
       grpc.credentials.createInsecure(),
       GRPC_OPTIONS,
     ) as unknown as PeerClient;
-    this.forwards = new ForwardStream(() => this.client.Forward(), self, forwardLimits);
+    this.forwarder = new Forwarder(forwardLimits, wake);
     this.open();
   }
 
@@ -68,6 +78,8 @@ export class PeerLink {
         this.log.warn("peer stream lost", { peer: this.peer, error: error?.details ?? "ended" });
         this.wasUp = false;
       }
+      // What we forwarded on it may or may not have reached the peer.
+      this.forwarder.lost(error?.details || "the stream ended");
       this.scheduleReopen();
     });
     // Errors also arrive here (e.g. CANCELLED when we close): the callback above handles them.
@@ -85,16 +97,85 @@ export class PeerLink {
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
   }
 
-  send(messages: readonly Message[]): void {
+  /** Queues Paxos messages for the next flush. */
+  queue(message: Message): void {
+    this.messages.push(message);
+  }
+
+  /** Forwards one client command to this peer (the leader): it leaves with the next flush. */
+  forward(command: Uint8Array, timeoutMs: number): Promise<ForwardReply> {
+    return this.forwarder.forward(command, timeoutMs);
+  }
+
+  /** The peer forwarded us commands under `session`: answers will name it. */
+  forwardsFrom(session: number): void {
+    this.peerSession = session;
+  }
+
+  /**
+   * Queues an answer to a command the peer forwarded under `session`. An
+   * answer for an earlier session is dropped: the process that asked has
+   * restarted, and nobody waits for it.
+   */
+  reply(session: number, reply: ForwardReplyWire): void {
+    if (session !== this.peerSession) {
+      this.repliesDropped++;
+      return;
+    }
+    this.replies.push(reply);
+  }
+
+  /** Answers to the commands this peer forwarded us. */
+  settle(session: number, replies: readonly ForwardReplyWire[]): void {
+    this.forwarder.settle(session, replies);
+  }
+
+  /**
+   * Writes what was queued this turn as one batch (more when forwards or
+   * answers are large: about 4 MiB of them per batch).
+   */
+  flush(): void {
+    const forwards = this.forwarder.takeOutbox();
+    if (this.messages.length === 0 && forwards.length === 0 && this.replies.length === 0) return;
+    const messages = this.messages;
+    const replies = this.replies;
+    this.messages = [];
+    this.replies = [];
     const stream = this.stream;
-    if (!stream || this.unflushed >= MAX_UNFLUSHED_BATCHES) {
+    if (!stream) {
+      this.dropped += messages.length;
+      this.repliesDropped += replies.length;
+      this.forwarder.unsent(forwards, `no stream to replica ${this.peer}`);
+      return;
+    }
+    // Paxos alone may be dropped (it resends); forwards and answers are bounded elsewhere.
+    if (forwards.length === 0 && replies.length === 0 && this.unflushed >= MAX_UNFLUSHED_BATCHES) {
       this.dropped += messages.length;
       return;
     }
-    this.unflushed++;
+    const forwardChunks = inChunks(forwards, forwardedSize);
+    const replyChunks = inChunks(replies, replySize);
+    const count = Math.max(1, forwardChunks.length, replyChunks.length);
+    for (let i = 0; i < count; i++) {
+      const batch: PeerBatch = {
+        from: this.self,
+        messages: i === 0 ? messages : [],
+        forwards: forwardChunks[i] ?? [],
+        forwardSession: this.forwarder.session,
+        replies: replyChunks[i] ?? [],
+        replySession: this.peerSession,
+      };
+      if (batch.forwards.length > 0) this.forwarder.batchesSent++;
+      this.write(stream, batch);
+    }
     this.sent += messages.length;
+  }
+
+  private write(stream: grpc.ClientWritableStream<PeerBatch>, batch: PeerBatch): void {
+    this.unflushed++;
+    this.batchesSent++;
     // Encoded by encodePaxosBatch (proto.ts) when gRPC takes it.
-    stream.write(messages, () => {
+    stream.write(batch, () => {
       this.unflushed = Math.max(0, this.unflushed - 1);
       if (!this.wasUp) {
         this.wasUp = true;
@@ -103,18 +184,13 @@ export class PeerLink {
     });
   }
 
-  /** Forwards one client command to this peer (the leader); see ForwardStream. */
-  forward(command: Uint8Array, timeoutMs: number): Promise<ForwardReply> {
-    return this.forwards.forward(command, timeoutMs);
-  }
-
   /** Fails every forward in flight to this peer as "outcome unknown". */
   abortForwards(reason: string): void {
-    this.forwards.abort(reason);
+    this.forwarder.abort(reason);
   }
 
   get forwardStats(): { inFlight: number; batchesSent: number; replyBatchesReceived: number } {
-    const f = this.forwards;
+    const f = this.forwarder;
     return {
       inFlight: f.inFlight,
       batchesSent: f.batchesSent,
@@ -132,7 +208,7 @@ export class PeerLink {
   close(): void {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.forwards.close();
+    this.forwarder.close();
     this.stream?.end();
     this.stream = null;
     this.client.close();

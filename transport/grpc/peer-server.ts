@@ -2,7 +2,6 @@ import * as grpc from "@grpc/grpc-js";
 import type { Message } from "../../consensus";
 import type { Logger } from "../log";
 import type { ForwardReply, ForwardRequest } from "./forward";
-import { type ForwardServerCall, serveForward } from "./forward-server";
 import type { DecodedPaxosBatch } from "./paxos-codec";
 import { PEER_SERVICE } from "./proto";
 
@@ -18,6 +17,17 @@ export interface PeerHandlers {
   onForward(request: ForwardRequest): Promise<ForwardReply>;
   /** The latest snapshot at or after `minIndex`, as bounded chunks; null if there is none. */
   onFetchSnapshot(minIndex: number): AsyncIterable<SnapshotChunk> | null;
+  /**
+   * Called at the end of a turn, just before the turn's batches leave: what
+   * it sends joins them (the replica proposes the turn's commands here).
+   */
+  beforeFlush?(): void;
+}
+
+/** What the server hands on: every batch as it arrives, and snapshot requests. */
+interface ServerHandlers {
+  onBatch(batch: DecodedPaxosBatch): void;
+  onFetchSnapshot(minIndex: number): AsyncIterable<SnapshotChunk> | null;
 }
 
 export const GRPC_OPTIONS: grpc.ChannelOptions = {
@@ -30,12 +40,12 @@ export const GRPC_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_reconnect_backoff_ms": 2_000,
 };
 
-/** The replica's gRPC server: Paxos streams in, forwarded commands, snapshot streams out. */
+/** The replica's gRPC server: peers' batches in, snapshot streams out. */
 export class PeerServer {
   private readonly server = new grpc.Server(GRPC_OPTIONS);
 
   constructor(
-    private readonly handlers: PeerHandlers,
+    private readonly handlers: ServerHandlers,
     private readonly log: Logger,
   ) {
     this.server.addService(PEER_SERVICE, {
@@ -43,8 +53,6 @@ export class PeerServer {
         call: grpc.ServerReadableStream<DecodedPaxosBatch, unknown>,
         callback: grpc.sendUnaryData<unknown>,
       ) => this.exchange(call, callback),
-      Forward: (call: ForwardServerCall) =>
-        serveForward(call, (request) => this.handlers.onForward(request), this.log),
       FetchSnapshot: (call: grpc.ServerWritableStream<{ minIndex: number }, unknown>) =>
         this.fetchSnapshot(call),
     });
@@ -77,7 +85,7 @@ export class PeerServer {
           from: unknown.from,
           bodyField: unknown.field,
         });
-      if (batch.messages.length > 0) this.handlers.onMessages(batch.messages);
+      this.handlers.onBatch(batch);
     });
     call.on("end", () => callback(null, {}));
     call.on("error", () => {

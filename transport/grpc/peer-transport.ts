@@ -1,6 +1,7 @@
-import type { Message, NodeId } from "../../consensus";
+import { type Message, type NodeId, nodeId } from "../../consensus";
 import type { Logger } from "../log";
-import { ForwardError, type ForwardReply } from "./forward";
+import { ForwardError, type ForwardReply, type ForwardReplyWire } from "./forward";
+import type { DecodedPaxosBatch } from "./paxos-codec";
 import { PeerLink } from "./peer-link";
 import { type PeerHandlers, PeerServer, type SnapshotChunk } from "./peer-server";
 
@@ -13,28 +14,44 @@ export interface PeerTransportOptions {
 
 export interface PeerLinkStats {
   readonly peer: NodeId;
+  /** Batches written to the peer, and received from it (each is one gRPC message). */
+  readonly batchesSent: number;
+  readonly batchesReceived: number;
   /** Paxos messages sent, and dropped while the peer was down or slow. */
   readonly sent: number;
   readonly dropped: number;
+  /** Answers to the peer's forwards dropped: no stream, or for a session that ended. */
+  readonly repliesDropped: number;
   readonly forwards: { inFlight: number; batchesSent: number; replyBatchesReceived: number };
 }
 
 /**
- * The replica's gRPC side: its server, and one link per peer. `send` groups a
- * turn's messages by destination, one batch per peer.
+ * The replica's gRPC side: its server, and one link per peer. Whatever a
+ * turn of the event loop has for a peer (Paxos messages, forwarded
+ * commands, answers to the peer's forwards) leaves at the end of the turn
+ * as one batch: a peer that forwards and votes in the same turn pays for
+ * one message, not two.
  */
 export class PeerTransport {
   private readonly server: PeerServer;
   private readonly links = new Map<NodeId, PeerLink>();
+  private flushScheduled = false;
+  private readonly batchesReceived = new Map<NodeId, number>();
 
   constructor(
     readonly self: NodeId,
     private readonly peers: ReadonlyMap<NodeId, string>,
-    handlers: PeerHandlers,
+    private readonly handlers: PeerHandlers,
     private readonly log: Logger,
     private readonly options: PeerTransportOptions = {},
   ) {
-    this.server = new PeerServer(handlers, log);
+    this.server = new PeerServer(
+      {
+        onBatch: (batch) => this.receive(batch),
+        onFetchSnapshot: (minIndex) => handlers.onFetchSnapshot(minIndex),
+      },
+      log,
+    );
   }
 
   /** Starts serving on `address` and connects to every peer. Returns the bound port. */
@@ -42,27 +59,80 @@ export class PeerTransport {
     const port = await this.server.listen(address);
     for (const [id, peerAddress] of this.peers) {
       if (id === this.self) continue;
-      const link = new PeerLink(id, peerAddress, this.log.child({ peer: id }), this.self, {
-        commands: this.options.maxForwardsInFlight ?? 1024,
-        bytes: this.options.maxForwardBytesInFlight ?? 32 * 1024 * 1024,
-      });
+      const link = new PeerLink(
+        id,
+        peerAddress,
+        this.log.child({ peer: id }),
+        this.self,
+        {
+          commands: this.options.maxForwardsInFlight ?? 1024,
+          bytes: this.options.maxForwardBytesInFlight ?? 32 * 1024 * 1024,
+        },
+        this.scheduleFlush,
+      );
       this.links.set(id, link);
     }
     return port;
   }
 
+  /** Queues messages for their peers: they leave at the end of this turn. */
   send(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    const byPeer = new Map<NodeId, Message[]>();
     for (const m of messages) {
-      const list = byPeer.get(m.to);
-      if (list) list.push(m);
-      else byPeer.set(m.to, [m]);
+      const link = this.links.get(m.to);
+      if (link) link.queue(m);
+      else this.log.error("message for an unknown peer", { to: m.to });
     }
-    for (const [to, batch] of byPeer) {
-      const link = this.links.get(to);
-      if (link) link.send(batch);
-      else this.log.error("message for an unknown peer", { to });
+    this.scheduleFlush();
+  }
+
+  /** Asks for the end-of-turn flush (see PeerHandlers.beforeFlush). */
+  readonly scheduleFlush = (): void => {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  };
+
+  private readonly flush = (): void => {
+    // Still flagged as scheduled: what the hook sends joins this flush.
+    this.handlers.beforeFlush?.();
+    this.flushScheduled = false;
+    for (const link of this.links.values()) link.flush();
+  };
+
+  private receive(batch: DecodedPaxosBatch): void {
+    const from = nodeId(batch.from);
+    this.batchesReceived.set(from, (this.batchesReceived.get(from) ?? 0) + 1);
+    if (batch.messages.length > 0) this.handlers.onMessages(batch.messages);
+    if (batch.replies.length > 0) this.links.get(from)?.settle(batch.replySession, batch.replies);
+    if (batch.forwards.length > 0) this.serveForwards(batch);
+  }
+
+  /** Commands a follower forwarded: each answer joins our next batch to it. */
+  private serveForwards(batch: DecodedPaxosBatch): void {
+    const via = batch.from;
+    const link = this.links.get(nodeId(via));
+    if (!link) {
+      this.log.error("forwarded commands from an unknown peer", { via });
+      return;
+    }
+    const session = batch.forwardSession;
+    link.forwardsFrom(session);
+    const answer = (reply: ForwardReplyWire) => {
+      link.reply(session, reply);
+      this.scheduleFlush();
+    };
+    for (const forwarded of batch.forwards) {
+      const id = forwarded.id;
+      this.handlers
+        .onForward({ command: forwarded.command, via, timeoutMs: forwarded.timeoutMs })
+        .then(
+          (reply) => answer({ ...reply, id }),
+          (error: Error) => {
+            this.log.error("forwarded command failed", { via, error: error.message });
+            answer({ id, outcome: "failed", failed: error.message });
+          },
+        );
     }
   }
 
@@ -91,8 +161,11 @@ export class PeerTransport {
   stats(): PeerLinkStats[] {
     return [...this.links.values()].map((l) => ({
       peer: l.peer,
+      batchesSent: l.batchesSent,
+      batchesReceived: this.batchesReceived.get(l.peer) ?? 0,
       sent: l.sent,
       dropped: l.dropped,
+      repliesDropped: l.repliesDropped,
       forwards: l.forwardStats,
     }));
   }

@@ -1,12 +1,6 @@
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import {
-  decodeForwardBatch,
-  decodeForwardReplyBatch,
-  encodeForwardBatch,
-  encodeForwardReplyBatch,
-} from "./forward-codec";
 import { decodePaxosBatch, encodePaxosBatch } from "./paxos-codec";
 
 /** proto/ sits at the repository root; this file runs from dist/transport/grpc/. */
@@ -29,7 +23,7 @@ const loaded = grpc.loadPackageDefinition(definition) as unknown as {
 const generic = loaded.paxlog.v1.Peer.service;
 
 /**
- * The Peer service with the hot streams' messages encoded by hand (see
+ * The Peer service with the hot stream's batches encoded by hand (see
  * proto-wire.ts): the same bytes as protobufjs would write, in one pass.
  * Snapshot fetches keep proto-loader's codec.
  */
@@ -39,13 +33,6 @@ export const PEER_SERVICE: grpc.ServiceDefinition = {
     ...generic["Exchange"]!,
     requestSerialize: encodePaxosBatch,
     requestDeserialize: decodePaxosBatch,
-  },
-  Forward: {
-    ...generic["Forward"]!,
-    requestSerialize: encodeForwardBatch,
-    requestDeserialize: decodeForwardBatch,
-    responseSerialize: encodeForwardReplyBatch,
-    responseDeserialize: decodeForwardReplyBatch,
   },
 };
 

@@ -1,5 +1,6 @@
 import type { Command, CommandResult } from "../../domain";
 import type { KvProjection } from "../../projections/kv-projection";
+import type { PeerLinkStats } from "../grpc/peer-transport";
 
 export type Consistency = "linearizable" | "sequential";
 
@@ -52,6 +53,8 @@ export interface ClusterView {
   readonly acceptorInstances: number;
   /** Client commands this replica is waiting to see applied (proposed, or forwarded by it). */
   readonly waitingCommands: number;
+  /** This replica's gRPC links: batches each way, Paxos messages sent and dropped, forwards. */
+  readonly peerLinks: readonly PeerLinkStats[];
 }
 
 /** `paxlog replay`: the state rebuilt from the latest snapshot plus the log, against the live one. */
