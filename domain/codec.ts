@@ -1,4 +1,12 @@
-import { ByteReader, DecodeFault, strSize, uvarintSize, writeStr, writeUvarint } from "./bytes";
+import {
+  allocBytes,
+  ByteReader,
+  DecodeFault,
+  strSize,
+  uvarintSize,
+  writeStr,
+  writeUvarint,
+} from "./bytes";
 import type { Command, KeyValue } from "./commands";
 import { type Either, err, ok } from "./either";
 import { utf8EncodedLength } from "./utf8";
@@ -65,7 +73,7 @@ export function encodeCommand(c: Command): Uint8Array {
     case "read":
       break;
   }
-  const out = new Uint8Array(size);
+  const out = allocBytes(size);
   let li = 0;
   const s = (pos: number, str: string) => writeStr(out, pos, str, lens[li++]!);
   out[0] = COMMAND_FORMAT;
@@ -191,7 +199,7 @@ export function decodeCommand(bytes: Uint8Array): Either<Command, CodecError> {
 export function encodeBatch(encoded: readonly Uint8Array[]): Uint8Array {
   let size = uvarintSize(encoded.length);
   for (const e of encoded) size += uvarintSize(e.length) + e.length;
-  const out = new Uint8Array(size);
+  const out = allocBytes(size);
   let pos = writeUvarint(out, 0, encoded.length);
   for (const e of encoded) {
     pos = writeUvarint(out, pos, e.length);

@@ -1,4 +1,11 @@
-import { ByteReader, ByteWriter, type CommandResult, readResult, writeResult } from "../domain";
+import {
+  ByteReader,
+  ByteWriter,
+  type CommandResult,
+  copyBytes,
+  readResult,
+  writeResult,
+} from "../domain";
 
 /** Results are encoded synchronously, so one writer serves them all: one allocation a result. */
 let writer = new ByteWriter(1024);
@@ -9,7 +16,7 @@ const KEEP_BYTES = 64 * 1024;
 export function encodeResult(result: CommandResult): Uint8Array {
   writer.reset();
   writeResult(writer, result);
-  const bytes = writer.view().slice();
+  const bytes = copyBytes(writer.view());
   if (writer.buf.length > KEEP_BYTES) writer = new ByteWriter(1024);
   return bytes;
 }
