@@ -14,14 +14,25 @@ import {
 } from "./bench/drivers";
 import { type Launched, startEtcdCluster, startPaxlogCluster } from "./bench/launch";
 import { markdown, svgPlot, textTable } from "./bench/report";
-import { parseMix, preload, runStep, type StepOp, type StepResult, singleOp } from "./bench/step";
+import {
+  parseMix,
+  preload,
+  runStep,
+  runWindow,
+  type StepOp,
+  type StepResult,
+  singleOp,
+  summarize,
+  type Window,
+} from "./bench/step";
 import { positiveInt, UsageError } from "./usage-error";
 
 export const BENCH_HELP = `paxlog bench — closed-loop benchmark, optionally against etcd
 
 Starts a paxlog cluster on loopback (or targets --endpoints) and, with
 --vs etcd, an etcd cluster of the same size (Debian's etcd binary, data in
-/dev/shm), then runs the same workload against both, alternating per step.
+/dev/shm), then runs the same workload against both, alternating window by
+window within each step.
 Clients are closed loops spread round-robin over every replica/member; keys
 are drawn uniformly from --keys keys, all written once before the first step.
 
@@ -35,7 +46,10 @@ are drawn uniformly from --keys keys, all written once before the first step.
   --keys N            key space (default 1000)
   --value-bytes N     value size (default 100)
   --duration T        measured time per step: 10s, 500ms, 1m (default 10s)
-  --warmup T          discarded time before each step (default 10% of --duration, ≤ 1s)
+  --rounds N          split each step into N windows, alternating the systems window by
+                      window (who goes first alternates too), so that drift in the
+                      machine's speed hits both alike (default 5 with --vs etcd, else 1)
+  --warmup T          discarded time before each window (default 10% of a window, ≤ 1s)
   --prime T           once per started cluster, before its first step: 64 clients of
                       mixed put/get/sget load, discarded (default 15s; 0 skips). Both
                       systems get it. A fresh Node process runs puts at about half
@@ -91,6 +105,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "value-bytes": { type: "string", default: "100" },
       duration: { type: "string", default: "10s" },
       warmup: { type: "string" },
+      rounds: { type: "string" },
       prime: { type: "string", default: "15s" },
       http: { type: "string", default: "raw" },
       out: { type: "string", default: "bench-results" },
@@ -132,12 +147,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const keys = positiveInt(values.keys, "--keys");
   const value = "v".repeat(positiveInt(values["value-bytes"], "--value-bytes"));
   const durationMs = parseDuration(values.duration, "--duration");
+  const primeMs = parseDuration(values.prime, "--prime");
+  const withEtcd = values.vs === "etcd";
+  const rounds =
+    values.rounds === undefined ? (withEtcd ? 5 : 1) : positiveInt(values.rounds, "--rounds");
+  const windowMs = Math.round(durationMs / rounds);
+  if (windowMs < 100)
+    throw new UsageError(`--duration / --rounds must leave at least 100ms a window`);
   const warmupMs =
     values.warmup !== undefined
       ? parseDuration(values.warmup, "--warmup")
-      : Math.min(1_000, Math.round(durationMs / 10));
-  const primeMs = parseDuration(values.prime, "--prime");
-  const withEtcd = values.vs === "etcd";
+      : Math.min(1_000, Math.round(windowMs / 10));
 
   const date = new Date();
   const outDir = path.resolve(
@@ -146,7 +166,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step (+${warmupMs / 1000}s warm-up; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ raw: "a minimal keep-alive HTTP/1.1 client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ raw: "a minimal keep-alive HTTP/1.1 client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? ", etcd via etcd3 gRPC" : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);
@@ -211,30 +231,39 @@ export async function benchCommand(argv: string[]): Promise<number> {
       }
       for (const op of steps) {
         for (const clients of clientCounts) {
+          const windows = new Map<Driver, Window[]>(drivers.map((d) => [d, []]));
+          const label = (driver: Driver) => `n=${n} ${driver.system} ${op.name} clients=${clients}`;
+          for (let r = 0; r < rounds; r++) {
+            // Who goes first alternates, so neither always follows the other's load.
+            const order = r % 2 === 0 ? drivers : [...drivers].reverse();
+            for (const driver of order) {
+              if (interrupted) return 130;
+              const window = await runWindow({
+                driver,
+                replicas: n,
+                op,
+                clients,
+                keys,
+                value,
+                durationMs: windowMs,
+                warmupMs,
+                serverPids: serverPids.get(driver) ?? [],
+                onProgress: (ms, ops, errors) => {
+                  if (tty)
+                    process.stderr.write(
+                      `\r[bench] [${done + 1}/${total}] ${label(driver)} window ${r + 1}/${rounds} ${(ms / 1000).toFixed(0)}/${windowMs / 1000}s ${Math.round(ops / (ms / 1000))} ops/s errors ${errors}   `,
+                    );
+                },
+              });
+              windows.get(driver)!.push(window);
+            }
+          }
+          if (tty) process.stderr.write("\r\x1b[K");
           for (const driver of drivers) {
-            if (interrupted) return 130;
-            const label = `[${++done}/${total}] n=${n} ${driver.system} ${op.name} clients=${clients}`;
-            const result = await runStep({
-              driver,
-              replicas: n,
-              op,
-              clients,
-              keys,
-              value,
-              durationMs,
-              warmupMs,
-              serverPids: serverPids.get(driver) ?? [],
-              onProgress: (ms, ops, errors) => {
-                if (tty)
-                  process.stderr.write(
-                    `\r[bench] ${label} ${(ms / 1000).toFixed(0)}/${durationMs / 1000}s ${Math.round(ops / (ms / 1000))} ops/s errors ${errors}   `,
-                  );
-              },
-            });
-            if (tty) process.stderr.write("\r\x1b[K");
+            const result = summarize(windows.get(driver)!);
             rows.push(result);
             console.log(
-              `[bench] ${label}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%${result.serverCpuPct === undefined ? "" : `, server CPU ${result.serverCpuPct}% (${result.serverUsPerOp ?? "-"} µs/op)`}`,
+              `[bench] [${++done}/${total}] ${label(driver)}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%${result.serverCpuPct === undefined ? "" : `, server CPU ${result.serverCpuPct}% (${result.serverUsPerOp ?? "-"} µs/op)`}`,
             );
           }
         }

@@ -85,12 +85,32 @@ export function percentile(sorted: Float64Array, q: number): number {
 }
 
 /**
+ * One measured window's raw figures. A step may run as several windows
+ * (rounds alternating with the other system, so that drift in the
+ * machine's speed hits both alike); `summarize` adds them up.
+ */
+export interface Window {
+  readonly system: string;
+  readonly replicas: number;
+  readonly op: string;
+  readonly clients: number;
+  /** Every counted request's latency, ms. */
+  readonly latencies: Float64Array;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly genCpuSeconds: number;
+  /** null when the servers' processes are not ours to read. */
+  readonly serverCpuSeconds: number | null;
+  readonly firstError?: string;
+}
+
+/**
  * Closed loop: `clients` loops, each with one request in flight, client i on
  * endpoint i mod n. A warm-up is run and discarded, then latencies are
  * recorded for `durationMs`; requests in flight at the end still complete
  * but are not counted.
  */
-export async function runStep(spec: StepSpec): Promise<StepResult> {
+export async function runWindow(spec: StepSpec): Promise<Window> {
   const { driver, clients, keys, value, op } = spec;
   let phase: "warmup" | "measure" | "done" = spec.warmupMs > 0 ? "warmup" : "measure";
   let samples = new Float64Array(1 << 16);
@@ -148,32 +168,73 @@ export async function runStep(spec: StepSpec): Promise<StepResult> {
   clearInterval(ticker);
   const measured = count;
   await Promise.all(loops);
-  const sorted = samples.subarray(0, measured).sort();
-  const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
     system: driver.system,
     replicas: spec.replicas,
     op: op.name,
     clients,
-    ops: measured,
+    latencies: samples.slice(0, measured),
+    errors,
+    seconds,
+    genCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    serverCpuSeconds: server0 === null || server1 === null ? null : server1 - server0,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+/** One step's result from its windows (all of one system, operation and client count). */
+export function summarize(windows: readonly Window[]): StepResult {
+  const first = windows[0];
+  if (!first) throw new Error("summarize: no windows");
+  let ops = 0;
+  let errors = 0;
+  let seconds = 0;
+  let genCpu = 0;
+  let serverCpu: number | null = 0;
+  for (const w of windows) {
+    ops += w.latencies.length;
+    errors += w.errors;
+    seconds += w.seconds;
+    genCpu += w.genCpuSeconds;
+    serverCpu =
+      serverCpu === null || w.serverCpuSeconds === null ? null : serverCpu + w.serverCpuSeconds;
+  }
+  const sorted = new Float64Array(ops);
+  let at = 0;
+  for (const w of windows) {
+    sorted.set(w.latencies, at);
+    at += w.latencies.length;
+  }
+  sorted.sort();
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const firstError = windows.find((w) => w.firstError !== undefined)?.firstError;
+  return {
+    system: first.system,
+    replicas: first.replicas,
+    op: first.op,
+    clients: first.clients,
+    ops,
     errors,
     seconds: round(seconds),
-    opsPerSec: Math.round((measured / seconds) * 10) / 10,
+    opsPerSec: seconds > 0 ? Math.round((ops / seconds) * 10) / 10 : 0,
     p50: round(percentile(sorted, 0.5)),
     p99: round(percentile(sorted, 0.99)),
     p999: round(percentile(sorted, 0.999)),
     max: round(percentile(sorted, 1)),
-    genCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 1000) / 10,
-    ...(server0 !== null && server1 !== null
+    genCpuPct: seconds > 0 ? Math.round((genCpu / seconds) * 1000) / 10 : 0,
+    ...(serverCpu !== null && seconds > 0
       ? {
-          serverCpuPct: Math.round(((server1 - server0) / seconds) * 1000) / 10,
-          ...(measured > 0
-            ? { serverUsPerOp: Math.round(((server1 - server0) / measured) * 1e7) / 10 }
-            : {}),
+          serverCpuPct: Math.round((serverCpu / seconds) * 1000) / 10,
+          ...(ops > 0 ? { serverUsPerOp: Math.round((serverCpu / ops) * 1e7) / 10 } : {}),
         }
       : {}),
     ...(firstError ? { firstError } : {}),
   };
+}
+
+/** A step in one window. */
+export async function runStep(spec: StepSpec): Promise<StepResult> {
+  return summarize([await runWindow(spec)]);
 }
 
 /** Puts every key once (concurrency 32), so reads find values on both systems. */

@@ -53,6 +53,8 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
   t.true(fs.readFileSync(path.join(out, dir!, "results.md"), "utf8").includes("| 3 | put | 1 |"));
   t.true(fs.readFileSync(path.join(out, dir!, "plot.svg"), "utf8").startsWith("<svg"));
   t.regex(run.stdout, /load generator CPU/);
+  // Each step ran as 5 windows per system, taking turns.
+  t.regex(run.stdout, /2s per step in 5 windows alternating between the systems/);
   // Each fresh cluster was primed, without errors, before its first step.
   t.regex(run.stdout, /primed paxlog \(3\): 1s of mixed load, \d+ ops\/s, errors 0/);
   t.regex(run.stdout, /primed etcd \(3\): 1s of mixed load, \d+ ops\/s, errors 0/);
@@ -67,4 +69,7 @@ test("bench --help and a bad flag", async (t) => {
   const bad = await runCli(["bench", "--duration", "soon"]);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--duration/);
+  const tooShort = await runCli(["bench", "--duration", "1s", "--rounds", "20"]);
+  t.is(tooShort.code, 2);
+  t.regex(tooShort.stderr, /at least 100ms a window/);
 });

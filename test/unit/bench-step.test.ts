@@ -1,0 +1,49 @@
+/** A bench step run as several windows adds up to the same figures as one window would. */
+import test from "ava";
+import { summarize, type Window } from "../../ops/bench/step";
+
+const window = (latencies: number[], extra: Partial<Window> = {}): Window => ({
+  system: "paxlog",
+  replicas: 3,
+  op: "put",
+  clients: 4,
+  latencies: Float64Array.from(latencies),
+  errors: 0,
+  seconds: 2,
+  genCpuSeconds: 0.5,
+  serverCpuSeconds: 1,
+  ...extra,
+});
+
+test("windows add up: counts, time, CPU and the percentiles of every latency together", (t) => {
+  // 100 requests of 1..100 ms split unevenly over two windows, the slow ones in the second.
+  const all = Array.from({ length: 100 }, (_, i) => i + 1);
+  const result = summarize([
+    window(all.slice(0, 30), { errors: 1, firstError: "boom" }),
+    window(all.slice(30), { seconds: 3, genCpuSeconds: 1, serverCpuSeconds: 4 }),
+  ]);
+  t.is(result.ops, 100);
+  t.is(result.errors, 1);
+  t.is(result.firstError, "boom");
+  t.is(result.seconds, 5);
+  t.is(result.opsPerSec, 20);
+  t.is(result.p50, 50);
+  t.is(result.p99, 99);
+  t.is(result.max, 100);
+  t.is(result.genCpuPct, 30, "1.5 s of CPU over 5 s");
+  t.is(result.serverCpuPct, 100, "5 s over 5 s");
+  t.is(result.serverUsPerOp, 50_000, "5 s over 100 requests");
+});
+
+test("server CPU is reported only when every window could read it", (t) => {
+  const result = summarize([window([1, 2]), window([3], { serverCpuSeconds: null })]);
+  t.is(result.serverCpuPct, undefined);
+  t.is(result.serverUsPerOp, undefined);
+  t.is(result.ops, 3);
+});
+
+test("one window summarizes as itself; none is an error", (t) => {
+  const result = summarize([window([5, 1, 3])]);
+  t.deepEqual([result.ops, result.p50, result.max, result.opsPerSec], [3, 3, 5, 1.5]);
+  t.throws(() => summarize([]));
+});
