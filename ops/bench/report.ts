@@ -27,7 +27,7 @@ const lat = (r: StepResult | undefined) =>
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : "-";
 
-const pct = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(0)}%`);
+const pct = (x: number | undefined) => (x === undefined ? "-" : `${fmt(x, 0)}%`);
 
 const HEAD = [
   "n",
@@ -59,7 +59,7 @@ function cells(p: Pair): string[] {
     lat(et),
     ratio(px?.p99, et?.p99),
     `${px?.errors ?? "-"}/${et?.errors ?? "-"}`,
-    `${px ? `${fmt(px.genCpuPct, 0)}%` : "-"}/${et ? `${fmt(et.genCpuPct, 0)}%` : "-"}`,
+    `${pct(px?.genCpuPct)}/${pct(et?.genCpuPct)}`,
     `${pct(px?.serverCpuPct)}/${pct(et?.serverCpuPct)}`,
     `${fmt(px?.serverUsPerOp, 0)}/${fmt(et?.serverUsPerOp, 0)}`,
   ];
