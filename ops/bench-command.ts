@@ -15,7 +15,13 @@ import {
   type Op,
   PaxlogDriver,
 } from "./bench/drivers";
-import { type Launched, startEtcdCluster, startPaxlogCluster } from "./bench/launch";
+import {
+  etcdLeaderIndex,
+  type Launched,
+  leaderLast,
+  startEtcdCluster,
+  startPaxlogCluster,
+} from "./bench/launch";
 import { markdown, svgPlot, textTable } from "./bench/report";
 import {
   parseMix,
@@ -36,8 +42,10 @@ Starts a paxlog cluster on loopback (or targets --endpoints) and, with
 --vs etcd, an etcd cluster of the same size (Debian's etcd binary, data in
 /dev/shm), then runs the same workload against both, alternating window by
 window within each step.
-Clients are closed loops spread round-robin over every replica/member; keys
-are drawn uniformly from --keys keys, all written once before the first step.
+Clients are closed loops spread round-robin over every replica/member, the
+followers first and the leader last (so a one-client step meets a follower in
+both systems); keys are drawn uniformly from --keys keys, all written once
+before the first step.
 
   --replicas LIST     cluster sizes to start, e.g. 3 or 3,5 (default 3)
   --endpoints URLS    target a running paxlog cluster instead (REST URLs, comma-separated)
@@ -212,21 +220,27 @@ export async function benchCommand(argv: string[]): Promise<number> {
       } else {
         const px = await startPaxlogCluster(n, logDir);
         launched.push(px);
-        const driver = new PaxlogDriver(px.endpoints, httpClient);
+        const leader = await px.leader();
+        const ordered = leaderLast(px.endpoints, leader === null ? null : leader - 1);
+        const driver = new PaxlogDriver(ordered, httpClient);
         drivers.push(driver);
         serverPids.set(driver, px.pids);
-        console.log(`[bench] paxlog up: ${px.endpoints.join(" ")} (leader ${await px.leader()})`);
+        console.log(
+          `[bench] paxlog up: ${ordered.join(" ")} (clients in this order; the last is the leader, replica ${leader})`,
+        );
       }
       if (withEtcd) {
         const et = await startEtcdCluster(n, logDir, `etcd${n}-`);
         launched.push(et);
+        const leader = await etcdLeaderIndex(et.endpoints);
+        const ordered = leaderLast(et.endpoints, leader);
         const driver =
-          etcdClient === "etcd3"
-            ? new EtcdDriver(et.endpoints)
-            : new EtcdGatewayDriver(et.endpoints);
+          etcdClient === "etcd3" ? new EtcdDriver(ordered) : new EtcdGatewayDriver(ordered);
         drivers.push(driver);
         serverPids.set(driver, et.pids);
-        console.log(`[bench] etcd up: ${et.endpoints.join(" ")}`);
+        console.log(
+          `[bench] etcd up: ${ordered.join(" ")} (clients in this order; ${leader === null ? "no leader known" : `the last is the leader, member ${leader + 1}`})`,
+        );
       }
       for (const d of drivers) await preload(d, keys, value);
       if (primeMs > 0) {

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { Etcd3 } from "etcd3";
 import { killOnExit } from "../kill-on-exit";
 import { freePort } from "../ports";
 
@@ -46,6 +47,35 @@ async function etcdHealthy(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Where in `endpoints` the etcd leader is (a member whose status names itself leader), or null. */
+export async function etcdLeaderIndex(endpoints: readonly string[]): Promise<number | null> {
+  const statuses = await Promise.all(
+    endpoints.map(async (hosts) => {
+      const client = new Etcd3({ hosts });
+      try {
+        return await client.maintenance.status();
+      } catch {
+        return null;
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  const index = statuses.findIndex((s) => s !== null && s.header.member_id === s.leader);
+  return index >= 0 ? index : null;
+}
+
+/**
+ * The endpoints with the leader's moved to the end. Clients go round-robin
+ * from the first, so a one-client step meets a follower in both systems,
+ * the case of most clients of a cluster; which member leads is otherwise
+ * chance, and the leader answers a write a round trip sooner.
+ */
+export function leaderLast<T>(endpoints: readonly T[], leader: number | null): T[] {
+  if (leader === null || leader < 0 || leader >= endpoints.length) return [...endpoints];
+  return [...endpoints.slice(0, leader), ...endpoints.slice(leader + 1), endpoints[leader]!];
 }
 
 function spawnLogged(cmd: string, args: string[], logFile: string): ChildProcess {

@@ -6,7 +6,7 @@ import path from "node:path";
 import test from "ava";
 import { Etcd3 } from "etcd3";
 import { EtcdDriver, EtcdGatewayDriver } from "../../ops/bench/drivers";
-import { startEtcdCluster } from "../../ops/bench/launch";
+import { etcdLeaderIndex, startEtcdCluster } from "../../ops/bench/launch";
 
 test("the gateway and etcd3 drivers: a put through one is read through the other; failures reject", async (t) => {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "paxlog-bench-drivers-"));
@@ -21,6 +21,10 @@ test("the gateway and etcd3 drivers: a put through one is read through the other
     grpc.close();
     check.close();
   });
+
+  // The only member leads; an unreachable endpoint is not taken for a leader.
+  t.is(await etcdLeaderIndex(etcd.endpoints), 0);
+  t.is(await etcdLeaderIndex(["http://127.0.0.1:1"]), null);
 
   await gateway.target(0).run("put", "key-1", "written through the gateway");
   t.is(await check.get("key-1").string(), "written through the gateway");

@@ -1,5 +1,6 @@
 /** A bench step run as several windows adds up to the same figures as one window would. */
 import test from "ava";
+import { leaderLast } from "../../ops/bench/launch";
 import { summarize, type Window } from "../../ops/bench/step";
 
 const window = (latencies: number[], extra: Partial<Window> = {}): Window => ({
@@ -46,4 +47,13 @@ test("one window summarizes as itself; none is an error", (t) => {
   const result = summarize([window([5, 1, 3])]);
   t.deepEqual([result.ops, result.p50, result.max, result.opsPerSec], [3, 3, 5, 1.5]);
   t.throws(() => summarize([]));
+});
+
+test("leaderLast moves the leader's endpoint to the end and keeps the others' order", (t) => {
+  t.deepEqual(leaderLast(["a", "b", "c", "d", "e"], 1), ["a", "c", "d", "e", "b"]);
+  t.deepEqual(leaderLast(["a", "b", "c"], 2), ["a", "b", "c"]);
+  t.deepEqual(leaderLast(["a", "b", "c"], 0), ["b", "c", "a"]);
+  // No leader known (or out of range): the order as given.
+  t.deepEqual(leaderLast(["a", "b", "c"], null), ["a", "b", "c"]);
+  t.deepEqual(leaderLast(["a", "b", "c"], 3), ["a", "b", "c"]);
 });
