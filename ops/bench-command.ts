@@ -44,8 +44,8 @@ Starts a paxlog cluster on loopback (or targets --endpoints) and, with
 window within each step.
 Clients are closed loops spread round-robin over every replica/member, the
 followers first and the leader last (so a one-client step meets a follower in
-both systems); keys are drawn uniformly from --keys keys, all written once
-before the first step.
+both systems; --endpoints keeps the order given); keys are drawn uniformly
+from --keys keys, all written once before the first step.
 
   --replicas LIST     cluster sizes to start, e.g. 3 or 3,5 (default 3)
   --endpoints URLS    target a running paxlog cluster instead (REST URLs, comma-separated)
