@@ -80,8 +80,9 @@ from --keys keys, all written once before the first step.
 
 Prints a progress line per step and a table at the end (ops/s, p50/p99/p99.9
 latency in ms, errors, paxlog/etcd ratios, the load generator's own CPU as %
-of one core, and the servers' CPU: all replicas or members together, % of one
-core and µs per operation), saved as results.json, results.md and plot.svg.
+of one core, the servers' CPU: all replicas or members together, % of one
+core and µs per operation, and the whole machine's idle CPU, % of one core),
+saved as results.json, results.md and plot.svg.
 Set PAXLOG_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to
 pass node flags to the replicas.`;
 
@@ -295,7 +296,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
             const result = summarize(windows.get(driver)!);
             rows.push(result);
             console.log(
-              `[bench] [${++done}/${total}] ${label(driver)}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%${result.serverCpuPct === undefined ? "" : `, server CPU ${result.serverCpuPct}% (${result.serverUsPerOp ?? "-"} µs/op)`}`,
+              `[bench] [${++done}/${total}] ${label(driver)}: ${result.opsPerSec.toFixed(0)} ops/s p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} p99.9 ${result.p999.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ""}, gen CPU ${result.genCpuPct}%${result.serverCpuPct === undefined ? "" : `, server CPU ${result.serverCpuPct}% (${result.serverUsPerOp ?? "-"} µs/op)`}${result.idleCpuPct === undefined ? "" : `, machine idle ${result.idleCpuPct}%`}`,
             );
           }
         }

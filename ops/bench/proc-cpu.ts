@@ -25,3 +25,22 @@ export function processCpuSeconds(pids: readonly number[]): number | null {
   }
   return ticks / TICKS_PER_SECOND;
 }
+
+/**
+ * The whole machine's idle CPU seconds so far (idle + iowait, every core
+ * together) from /proc/stat; null where there is none. Read at both ends of a
+ * window, it tells whether the machine had CPU to spare: a system that leaves
+ * cores idle under load is bound by something else than CPU.
+ */
+export function machineIdleSeconds(): number | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync("/proc/stat", "utf8");
+  } catch {
+    return null;
+  }
+  // "cpu  user nice system idle iowait irq softirq steal ...": the all-cores line comes first.
+  const fields = stat.slice(0, stat.indexOf("\n")).trim().split(/\s+/);
+  if (fields[0] !== "cpu" || fields.length < 6) return null;
+  return (Number(fields[4]) + Number(fields[5])) / TICKS_PER_SECOND;
+}

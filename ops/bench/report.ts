@@ -43,6 +43,7 @@ const HEAD = [
   "gen CPU px/etcd",
   "server CPU px/etcd",
   "server µs/op px/etcd",
+  "idle CPU px/etcd",
 ];
 
 function cells(p: Pair): string[] {
@@ -62,6 +63,7 @@ function cells(p: Pair): string[] {
     `${pct(px?.genCpuPct)}/${pct(et?.genCpuPct)}`,
     `${pct(px?.serverCpuPct)}/${pct(et?.serverCpuPct)}`,
     `${fmt(px?.serverUsPerOp, 0)}/${fmt(et?.serverUsPerOp, 0)}`,
+    `${pct(px?.idleCpuPct)}/${pct(et?.idleCpuPct)}`,
   ];
 }
 
@@ -88,6 +90,7 @@ export function markdown(
     "ratio = paxlog / etcd (throughput: higher is better for paxlog; p99: lower is better).",
     "gen CPU = the load generator's own CPU during the step, % of one core.",
     "server CPU = every replica (member) of the system together, % of one core, and per operation.",
+    "idle CPU = the whole machine's idle CPU during the step (every core), % of one core.",
     "",
     `| ${HEAD.join(" | ")} |`,
     `| ${HEAD.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,

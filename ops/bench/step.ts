@@ -1,5 +1,5 @@
 import type { Driver, Op } from "./drivers";
-import { processCpuSeconds } from "./proc-cpu";
+import { machineIdleSeconds, processCpuSeconds } from "./proc-cpu";
 
 /** What a step issues: one operation, or a weighted mix ("mix"). */
 export interface StepOp {
@@ -59,6 +59,8 @@ export interface StepResult {
   readonly serverCpuPct?: number;
   /** Server CPU per operation, microseconds (serverCpuPct spread over the ops). */
   readonly serverUsPerOp?: number;
+  /** The machine's idle CPU over the measured window, % of one core; absent without /proc/stat. */
+  readonly idleCpuPct?: number;
   readonly firstError?: string;
 }
 
@@ -101,6 +103,8 @@ export interface Window {
   readonly genCpuSeconds: number;
   /** null when the servers' processes are not ours to read. */
   readonly serverCpuSeconds: number | null;
+  /** The machine's idle CPU-seconds (all cores); null without /proc/stat. */
+  readonly idleCpuSeconds: number | null;
   readonly firstError?: string;
 }
 
@@ -158,6 +162,7 @@ export async function runWindow(spec: StepSpec): Promise<Window> {
   const cpu0 = process.cpuUsage();
   const serverPids = spec.serverPids ?? [];
   const server0 = serverPids.length > 0 ? processCpuSeconds(serverPids) : null;
+  const idle0 = machineIdleSeconds();
   const t0 = performance.now();
   const ticker = setInterval(() => spec.onProgress?.(performance.now() - t0, count, errors), 1_000);
   await new Promise((r) => setTimeout(r, spec.durationMs));
@@ -165,6 +170,7 @@ export async function runWindow(spec: StepSpec): Promise<Window> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const server1 = server0 === null ? null : processCpuSeconds(serverPids);
+  const idle1 = idle0 === null ? null : machineIdleSeconds();
   clearInterval(ticker);
   const measured = count;
   await Promise.all(loops);
@@ -178,6 +184,7 @@ export async function runWindow(spec: StepSpec): Promise<Window> {
     seconds,
     genCpuSeconds: (cpu.user + cpu.system) / 1e6,
     serverCpuSeconds: server0 === null || server1 === null ? null : server1 - server0,
+    idleCpuSeconds: idle0 === null || idle1 === null ? null : idle1 - idle0,
     ...(firstError ? { firstError } : {}),
   };
 }
@@ -191,6 +198,7 @@ export function summarize(windows: readonly Window[]): StepResult {
   let seconds = 0;
   let genCpu = 0;
   let serverCpu: number | null = 0;
+  let idleCpu: number | null = 0;
   for (const w of windows) {
     ops += w.latencies.length;
     errors += w.errors;
@@ -198,6 +206,7 @@ export function summarize(windows: readonly Window[]): StepResult {
     genCpu += w.genCpuSeconds;
     serverCpu =
       serverCpu === null || w.serverCpuSeconds === null ? null : serverCpu + w.serverCpuSeconds;
+    idleCpu = idleCpu === null || w.idleCpuSeconds === null ? null : idleCpu + w.idleCpuSeconds;
   }
   const sorted = new Float64Array(ops);
   let at = 0;
@@ -227,6 +236,9 @@ export function summarize(windows: readonly Window[]): StepResult {
           serverCpuPct: Math.round((serverCpu / seconds) * 1000) / 10,
           ...(ops > 0 ? { serverUsPerOp: Math.round((serverCpu / ops) * 1e7) / 10 } : {}),
         }
+      : {}),
+    ...(idleCpu !== null && seconds > 0
+      ? { idleCpuPct: Math.round((idleCpu / seconds) * 1000) / 10 }
       : {}),
     ...(firstError ? { firstError } : {}),
   };

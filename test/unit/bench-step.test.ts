@@ -13,6 +13,7 @@ const window = (latencies: number[], extra: Partial<Window> = {}): Window => ({
   seconds: 2,
   genCpuSeconds: 0.5,
   serverCpuSeconds: 1,
+  idleCpuSeconds: 0.2,
   ...extra,
 });
 
@@ -34,13 +35,16 @@ test("windows add up: counts, time, CPU and the percentiles of every latency tog
   t.is(result.genCpuPct, 30, "1.5 s of CPU over 5 s");
   t.is(result.serverCpuPct, 100, "5 s over 5 s");
   t.is(result.serverUsPerOp, 50_000, "5 s over 100 requests");
+  t.is(result.idleCpuPct, 8, "0.4 s of idle CPU over 5 s");
 });
 
 test("server CPU is reported only when every window could read it", (t) => {
   const result = summarize([window([1, 2]), window([3], { serverCpuSeconds: null })]);
   t.is(result.serverCpuPct, undefined);
   t.is(result.serverUsPerOp, undefined);
+  t.is(result.idleCpuPct, 10, "idle CPU is the machine's, still read: 0.4 s over 4 s");
   t.is(result.ops, 3);
+  t.is(summarize([window([1], { idleCpuSeconds: null })]).idleCpuPct, undefined);
 });
 
 test("one window summarizes as itself; none is an error", (t) => {
