@@ -23,6 +23,7 @@ import type {
   ReadOutcome,
   ReplayReport,
 } from "../transport/rest/service";
+import { appliedOrForwarded } from "./applied-or-forwarded";
 import type { ReplicaConfig } from "./config";
 import { type ReadIndexOutcome, ReadWaiters } from "./read-waiters";
 import { replayCheck } from "./replay-check";
@@ -35,9 +36,6 @@ import type { Settled, Waiters } from "./waiters";
 const FORWARD_ATTEMPT_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A promise that never settles: a race's branch that has nothing to say. */
-const NEVER = new Promise<never>(() => {});
 
 /**
  * One replica process: it drives the consensus core (ticks, peer messages,
@@ -388,16 +386,14 @@ export class Replica implements KvService {
             // accept it, a round trip before the leader's answer arrives.
             // Whichever comes first answers the client. (A read marker never
             // enters the log: only the leader's answer can end it.)
-            const appliedHere =
+            const forwarded = this.transport.forward(leader, encoded, attempt);
+            const reply =
               command.type === "read"
-                ? NEVER
-                : this.waiters
-                    .wait(command.clientId, command.requestId, attempt)
-                    .then((settled) => (settled.kind === "applied" ? settled : NEVER));
-            const reply = await Promise.race([
-              appliedHere,
-              this.transport.forward(leader, encoded, attempt),
-            ]);
+                ? await forwarded
+                : await appliedOrForwarded(
+                    this.waiters.wait(command.clientId, command.requestId, attempt),
+                    forwarded,
+                  );
             if ("kind" in reply) return { kind: "ok", result: reply.result, view: reply.view };
             if (reply.outcome === "result")
               return { kind: "ok", result: decodeResult(reply.result), view: null };
