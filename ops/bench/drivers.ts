@@ -1,6 +1,7 @@
 import http from "node:http";
 import { Etcd3 } from "etcd3";
 import { Pool } from "undici";
+import { EtcdGrpcSession, putRequest, rangeRequest } from "./etcd-grpc";
 import { RawHttpConnection } from "./raw-http";
 
 /** The operations a benchmark step issues. */
@@ -161,12 +162,40 @@ function agentTarget(agent: http.Agent, host: string, port: number): Target {
 }
 
 /**
- * How the benchmark speaks to etcd: its gRPC API through the `etcd3` client,
- * or its JSON gateway (grpc-gateway, HTTP/1.1 on the same client port)
- * through the same minimal client as paxlog's.
+ * How the benchmark speaks to etcd: its gRPC API over node:http2 with
+ * requests framed by hand (etcd-grpc.ts), its gRPC API through the `etcd3`
+ * client, or its JSON gateway (grpc-gateway, HTTP/1.1 on the same client
+ * port) through the same minimal client as paxlog's.
  */
-export type EtcdClient = "gateway" | "etcd3";
-export const ETCD_CLIENTS: readonly EtcdClient[] = ["gateway", "etcd3"];
+export type EtcdClient = "grpc" | "gateway" | "etcd3";
+export const ETCD_CLIENTS: readonly EtcdClient[] = ["grpc", "gateway", "etcd3"];
+
+/**
+ * etcd through its gRPC API, one HTTP/2 session per member shared by the
+ * clients on it (etcd-grpc.ts). get = linearizable range, sget = serializable.
+ */
+export class EtcdGrpcDriver implements Driver {
+  readonly system = "etcd";
+  private readonly sessions: EtcdGrpcSession[];
+
+  constructor(readonly endpoints: readonly string[]) {
+    this.sessions = endpoints.map((endpoint) => new EtcdGrpcSession(endpoint));
+  }
+
+  target(i: number): Target {
+    const session = this.sessions[i % this.sessions.length]!;
+    return {
+      run: (op, key, value) =>
+        op === "put"
+          ? session.call("Put", putRequest(Buffer.from(key), Buffer.from(value)))
+          : session.call("Range", rangeRequest(Buffer.from(key), op === "sget")),
+    };
+  }
+
+  close(): void {
+    for (const session of this.sessions) session.close();
+  }
+}
 
 /**
  * etcd through its gRPC API with the `etcd3` client: one client (one gRPC

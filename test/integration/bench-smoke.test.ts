@@ -55,8 +55,8 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
   t.regex(run.stdout, /load generator CPU/);
   // Each step ran as 5 windows per system, taking turns.
   t.regex(run.stdout, /2s per step in 5 windows alternating between the systems/);
-  // etcd's default client is its JSON gateway (its faster path on a shared 2-vCPU machine).
-  t.regex(run.stdout, /etcd via its JSON gateway/);
+  // etcd's default client is its gRPC API over node:http2 (its fastest path here).
+  t.regex(run.stdout, /etcd via its gRPC API over node:http2/);
   // Each fresh cluster was primed, without errors, before its first step.
   t.regex(run.stdout, /primed paxlog \(3\): 1s of mixed load, \d+ ops\/s, errors 0/);
   t.regex(run.stdout, /primed etcd \(3\): 1s of mixed load, \d+ ops\/s, errors 0/);
@@ -76,5 +76,5 @@ test("bench --help and a bad flag", async (t) => {
   t.regex(tooShort.stderr, /at least 100ms a window/);
   const badClient = await runCli(["bench", "--etcd-client", "curl"]);
   t.is(badClient.code, 2);
-  t.regex(badClient.stderr, /--etcd-client must be gateway or etcd3/);
+  t.regex(badClient.stderr, /--etcd-client must be grpc or gateway or etcd3/);
 });
