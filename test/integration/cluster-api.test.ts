@@ -205,6 +205,14 @@ test("every error in the contract answers JSON {error, code} with its status", a
     ["GET", "/v1/kv/e1?consistency=eventual", undefined, {}, 400, "BAD_REQUEST"],
     [
       "GET",
+      "/v1/kv/e1?consistency=sequential&consistency=linearizable",
+      undefined,
+      {},
+      400,
+      "BAD_REQUEST",
+    ],
+    [
+      "GET",
       "/v1/kv/e1?consistency=sequential",
       undefined,
       { "X-Paxlog-Min-Index": "-3" },
