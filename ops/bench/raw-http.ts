@@ -10,14 +10,21 @@ import net from "node:net";
  * do not get. It speaks just enough HTTP for paxlog's answers (always
  * Content-Length framed) and fails loudly on anything else.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class RawHttpConnection {
   private socket: net.Socket | null = null;
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
   private pending: {
     resolve: (status: number) => void;
     reject: (error: Error) => void;
-    timer: NodeJS.Timeout;
   } | null = null;
+  /**
+   * One timer per connection, re-armed for each request (cheaper than a
+   * timer made and cleared per request); when it fires with nothing in
+   * flight it does nothing.
+   */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly host: string,
@@ -34,23 +41,27 @@ export class RawHttpConnection {
         ? `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\n\r\n`
         : `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new Error(`no answer in ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-      this.pending = { resolve, reject, timer };
+      this.pending = { resolve, reject };
+      if (this.timer) this.timer.refresh();
+      else this.timer = setTimeout(this.timedOut, this.timeoutMs).unref();
       socket.write(head);
     });
   }
 
   close(): void {
     this.fail(new Error("connection closed"));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
+
+  private readonly timedOut = (): void => {
+    if (this.pending) this.fail(new Error(`no answer in ${this.timeoutMs} ms`));
+  };
 
   private connect(): net.Socket {
     const socket = net.connect({ host: this.host, port: this.port, noDelay: true });
     this.socket = socket;
-    this.buffered = Buffer.alloc(0);
+    this.buffered = EMPTY;
     socket.on("data", (chunk: Buffer) => {
       this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
       this.parse();
@@ -86,14 +97,13 @@ export class RawHttpConnection {
       this.fail(new Error("bytes after the answer, with no request to match them"));
       return;
     }
-    this.buffered = Buffer.alloc(0);
+    this.buffered = EMPTY;
     const pending = this.pending;
     this.pending = null;
     if (!pending) {
       this.fail(new Error("an answer with no request in flight"));
       return;
     }
-    clearTimeout(pending.timer);
     // The server may keep the connection or close it after this answer.
     if (/\r\nconnection:\s*close/i.test(head)) this.drop();
     pending.resolve(status);
@@ -104,7 +114,6 @@ export class RawHttpConnection {
     const pending = this.pending;
     this.pending = null;
     if (!pending) return;
-    clearTimeout(pending.timer);
     pending.reject(error);
   }
 
@@ -112,7 +121,7 @@ export class RawHttpConnection {
   private drop(): void {
     const socket = this.socket;
     this.socket = null;
-    this.buffered = Buffer.alloc(0);
+    this.buffered = EMPTY;
     socket?.destroy();
   }
 }

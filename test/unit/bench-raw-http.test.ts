@@ -89,6 +89,33 @@ test("framing it does not read, a stalled server and a refused port fail the req
   await t.throwsAsync(c3.request("GET", "/"), { code: "ECONNREFUSED" });
 });
 
+test("the connection's one timer times each request from its own start, also after firing idle", async (t) => {
+  // Answers at once, except a request to /stall, which it never answers.
+  const server = await serve((req, res) => {
+    if (req.url === "/stall") return;
+    res.writeHead(200, { "content-length": 0 });
+    res.end();
+  });
+  t.teardown(() => server.close());
+  const c = new RawHttpConnection("127.0.0.1", server.port, 150);
+  t.teardown(() => c.close());
+  // Quick answers for longer than the timeout: each request re-arms the timer, none fails.
+  const until = Date.now() + 400;
+  let answered = 0;
+  while (Date.now() < until) {
+    t.is(await c.request("GET", "/"), 200);
+    answered++;
+  }
+  t.true(answered > 1);
+  // Idle past the timeout (the timer fires with nothing in flight, and must do nothing)...
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(await c.request("GET", "/"), 200);
+  // ...and a stalled request still fails, a full timeout after it started.
+  const started = Date.now();
+  await t.throwsAsync(c.request("GET", "/stall"), { message: /no answer in 150 ms/ });
+  t.true(Date.now() - started >= 140, `failed after ${Date.now() - started} ms`);
+});
+
 test("a second request while one is in flight is refused, not interleaved", async (t) => {
   const server = await serve((_req, res) => {
     res.writeHead(200, { "content-length": 0 });
