@@ -1,7 +1,65 @@
+import { randomInt } from "node:crypto";
+import fs from "node:fs";
 import net from "node:net";
 
-/** A loopback TCP port that was free a moment ago (the OS picked it). */
+/** The lowest port handed out from below the kernel's ephemeral range. */
+const LOWEST = 10_000;
+
+/** Ports this process handed out already: never twice, even once closed again. */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback TCP port that was free a moment ago. On Linux it is drawn at
+ * random from below the kernel's ephemeral range: a port the OS picks for
+ * listen(0) comes from that range, and so does the local port of every
+ * outgoing connection, so between the check and the caller's own bind a
+ * connection made elsewhere could take it (parallel tests saw EADDRINUSE).
+ */
 export function freePort(): Promise<number> {
+  const ephemeralLow = ephemeralRangeStart();
+  return ephemeralLow !== null && ephemeralLow > LOWEST + 1_000
+    ? freePortIn(LOWEST, ephemeralLow)
+    : osPickedPort();
+}
+
+/** A free port drawn at random from [from, to); the OS's pick when 50 draws find none. */
+export async function freePortIn(from: number, to: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = randomInt(from, to);
+    if (handedOut.has(port)) continue;
+    if (await listens(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  return osPickedPort();
+}
+
+/** The first port of the kernel's ephemeral range, or null where it cannot be read. */
+export function ephemeralRangeStart(): number | null {
+  try {
+    const [low] = fs
+      .readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    return Number.isInteger(low) ? low! : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `port` can be listened on at 127.0.0.1 right now (it is closed again at once). */
+function listens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+function osPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

@@ -10,6 +10,7 @@ import {
 } from "../consensus";
 import { type Command, decodeCommand, encodeCommand, logIndex, readMarker } from "../domain";
 import { digest } from "../projections/digest";
+import type { KvProjection } from "../projections/kv-projection";
 import type { Coordinator } from "../transport/etcd";
 import { ForwardError, type ForwardReply, type ForwardRequest } from "../transport/grpc/forward";
 import type { SnapshotChunk } from "../transport/grpc/peer-server";
@@ -344,7 +345,7 @@ export class Replica implements KvService {
     | {
         kind: "ok";
         result: import("../domain").CommandResult;
-        view: import("../projections/kv-projection").KvProjection | null;
+        view: KvProjection | null;
       }
     | { kind: "unavailable"; reason: string; retryAfterSeconds: number }
   > {
@@ -452,12 +453,18 @@ export class Replica implements KvService {
 
   // ---- reads -----------------------------------------------------------------
 
+  appliedView(minIndex: number): KvProjection | null {
+    return this.machine.appliedIndex >= minIndex ? this.machine.current : null;
+  }
+
   async readView(
     consistency: Consistency,
     minIndex: number,
     timeoutMs: number,
   ): Promise<ReadOutcome> {
     if (consistency === "sequential") {
+      const now = this.appliedView(minIndex);
+      if (now) return { kind: "ok", view: now };
       // Local state, once it reflects at least what the client has already seen.
       const reached = await this.machine.waitForIndex(minIndex, timeoutMs);
       if (!reached) {

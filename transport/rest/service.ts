@@ -75,6 +75,8 @@ export interface ReplayReport {
 export interface KvService {
   /** Runs a command through the log (forwarding to the leader if need be). */
   command(command: Command, timeoutMs: number): Promise<CommandOutcome>;
+  /** This replica's state now if it has applied `minIndex` (a sequential read with no wait), else null. */
+  appliedView(minIndex: number): KvProjection | null;
   /** A view for reading with the given guarantee, at or after `minIndex`. */
   readView(consistency: Consistency, minIndex: number, timeoutMs: number): Promise<ReadOutcome>;
   /** This replica's view; `local` skips asking the leader for members' learned indexes. */
