@@ -27,7 +27,7 @@ export async function freePortIn(from: number, to: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = randomInt(from, to);
     if (handedOut.has(port)) continue;
-    if (await listens(port)) {
+    if (await canListen(port)) {
       handedOut.add(port);
       return port;
     }
@@ -50,7 +50,7 @@ export function ephemeralRangeStart(): number | null {
 }
 
 /** Whether `port` can be listened on at 127.0.0.1 right now (it is closed again at once). */
-function listens(port: number): Promise<boolean> {
+export function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();

@@ -2,6 +2,7 @@
 
 import fs from "node:fs";
 import net from "node:net";
+import { canListen } from "../../ops/ports";
 
 /** PIDs whose parent is `pid` (from /proc/<pid>/stat). */
 export function childrenOf(pid: number): number[] {
@@ -64,15 +65,6 @@ export function accepting(port: number, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * The first of `count` consecutive loopback ports that were all free a moment
  * ago, below the kernel's ephemeral range (so outgoing connections do not take
@@ -82,7 +74,7 @@ export async function freePortBlock(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await canBind(p);
+    for (let p = base; p < base + count && ok; p++) ok = await canListen(p);
     if (ok) return base;
   }
   throw new Error(`no block of ${count} free ports found`);
