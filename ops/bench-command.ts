@@ -37,10 +37,20 @@ import {
 } from "./bench/step";
 import { positiveInt, UsageError } from "./usage-error";
 
-const ETCD_CLIENT_NAMES: Record<EtcdClient, string> = {
-  grpc: "its gRPC API over node:http2 (one session per member)",
-  gateway: "its JSON gateway (the same minimal HTTP/1.1 client)",
-  etcd3: "etcd3 gRPC",
+/** Each etcd client: how the settings line names it, and its driver over the members' endpoints. */
+const ETCD_CLIENT_KINDS: Record<
+  EtcdClient,
+  { readonly name: string; readonly driver: (endpoints: readonly string[]) => Driver }
+> = {
+  grpc: {
+    name: "its gRPC API over node:http2 (one session per member)",
+    driver: (e) => new EtcdGrpcDriver(e),
+  },
+  gateway: {
+    name: "its JSON gateway (the same minimal HTTP/1.1 client)",
+    driver: (e) => new EtcdGatewayDriver(e),
+  },
+  etcd3: { name: "etcd3 gRPC", driver: (e) => new EtcdDriver(e) },
 };
 
 export const BENCH_HELP = `paxlog bench — closed-loop benchmark, optionally against etcd
@@ -199,7 +209,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ raw: "a minimal keep-alive HTTP/1.1 client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? `, etcd via ${ETCD_CLIENT_NAMES[etcdClient]}` : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ raw: "a minimal keep-alive HTTP/1.1 client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? `, etcd via ${ETCD_CLIENT_KINDS[etcdClient].name}` : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);
@@ -244,12 +254,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         launched.push(et);
         const leader = await etcdLeaderIndex(et.endpoints);
         const ordered = leaderLast(et.endpoints, leader);
-        const driver =
-          etcdClient === "grpc"
-            ? new EtcdGrpcDriver(ordered)
-            : etcdClient === "etcd3"
-              ? new EtcdDriver(ordered)
-              : new EtcdGatewayDriver(ordered);
+        const driver = ETCD_CLIENT_KINDS[etcdClient].driver(ordered);
         drivers.push(driver);
         serverPids.set(driver, et.pids);
         console.log(

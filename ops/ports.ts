@@ -2,24 +2,27 @@ import { randomInt } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 
-/** The lowest port handed out from below the kernel's ephemeral range. */
-const LOWEST = 10_000;
+/**
+ * Where free ports are drawn from, below the kernel's ephemeral range (on
+ * Linux usually 32768 and up). The tests' blocks of consecutive ports
+ * (test/support/procs.ts) come from 20000–32000, so the two never meet.
+ */
+const FROM = 10_000;
+const TO = 20_000;
 
 /** Ports this process handed out already: never twice, even once closed again. */
 const handedOut = new Set<number>();
 
 /**
- * A loopback TCP port that was free a moment ago. On Linux it is drawn at
- * random from below the kernel's ephemeral range: a port the OS picks for
- * listen(0) comes from that range, and so does the local port of every
+ * A loopback TCP port that was free a moment ago, drawn at random from
+ * FROM–TO when the kernel's ephemeral range lies above. A port the OS picks
+ * for listen(0) comes from that range, and so does the local port of every
  * outgoing connection, so between the check and the caller's own bind a
  * connection made elsewhere could take it (parallel tests saw EADDRINUSE).
  */
 export function freePort(): Promise<number> {
   const ephemeralLow = ephemeralRangeStart();
-  return ephemeralLow !== null && ephemeralLow > LOWEST + 1_000
-    ? freePortIn(LOWEST, ephemeralLow)
-    : osPickedPort();
+  return ephemeralLow !== null && ephemeralLow >= TO ? freePortIn(FROM, TO) : osPickedPort();
 }
 
 /** A free port drawn at random from [from, to); the OS's pick when 50 draws find none. */

@@ -463,8 +463,6 @@ export class Replica implements KvService {
     timeoutMs: number,
   ): Promise<ReadOutcome> {
     if (consistency === "sequential") {
-      const now = this.appliedView(minIndex);
-      if (now) return { kind: "ok", view: now };
       // Local state, once it reflects at least what the client has already seen.
       const reached = await this.machine.waitForIndex(minIndex, timeoutMs);
       if (!reached) {

@@ -1,5 +1,7 @@
 import net from "node:net";
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The benchmark's cheapest HTTP/1.1 client: one keep-alive connection, one
  * request at a time (a closed-loop client), the request written as one
@@ -10,8 +12,6 @@ import net from "node:net";
  * do not get. It speaks just enough HTTP for paxlog's answers (always
  * Content-Length framed) and fails loudly on anything else.
  */
-const EMPTY = Buffer.alloc(0);
-
 export class RawHttpConnection {
   private socket: net.Socket | null = null;
   private buffered: Buffer = EMPTY;

@@ -20,6 +20,12 @@ const MAX_LIST_LIMIT = 10_000;
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 
+/** What a read asks for: its guarantee, and the least index the state must reflect. */
+interface ReadRequest {
+  readonly consistency: Consistency;
+  readonly minIndex: number;
+}
+
 /**
  * The client API (restify, JSON). It only translates: HTTP into commands
  * and queries, results and errors into HTTP. Every answer carries the log
@@ -198,7 +204,8 @@ export class RestApi {
       this.handle(async (req, res) => {
         const key = this.key(req);
         const q = this.query(req);
-        const view = this.viewNow(req, q) ?? (await this.view(req, q));
+        const read = this.readRequest(req, q);
+        const view = this.viewNow(read) ?? (await this.view(read));
         const answer = get(view, key);
         if (!answer.item) {
           this.send(
@@ -220,7 +227,8 @@ export class RestApi {
         const modes = ["keys", "prefix", "start"].filter((m) => q.get(m) !== undefined);
         if (modes.length !== 1)
           throw badRequest("give exactly one of ?keys=a,b,c  ?prefix=p  ?start=a&end=b");
-        const view = this.viewNow(req, q) ?? (await this.view(req, q));
+        const read = this.readRequest(req, q);
+        const view = this.viewNow(read) ?? (await this.view(read));
         const limit = this.limit(q);
         let items: { key: string; value: string; version: number }[];
         let more = false;
@@ -250,7 +258,8 @@ export class RestApi {
       "/v1/keys",
       this.handle(async (req, res) => {
         const q = this.query(req);
-        const view = this.viewNow(req, q) ?? (await this.view(req, q));
+        const read = this.readRequest(req, q);
+        const view = this.viewNow(read) ?? (await this.view(read));
         const answer = listKeys(view, q.get("prefix") ?? "", this.limit(q), q.get("after"));
         this.send(
           res,
@@ -347,11 +356,8 @@ export class RestApi {
     return { clientId, requestId: n, release: () => {} };
   }
 
-  /** What a read asks for: its guarantee, and the least index the state must reflect. */
-  private readRequest(
-    req: Request,
-    q: ReadonlyMap<string, string>,
-  ): { consistency: Consistency; minIndex: number } {
+  /** The read a request asks for (its query and X-Paxlog-Min-Index), validated. */
+  private readRequest(req: Request, q: ReadonlyMap<string, string>): ReadRequest {
     const consistency = (q.get("consistency") ?? "linearizable") as Consistency;
     if (consistency !== "linearizable" && consistency !== "sequential") {
       throw badRequest('consistency must be "linearizable" or "sequential"');
@@ -365,19 +371,18 @@ export class RestApi {
 
   /**
    * A sequential read's state when this replica has already applied what the
-   * client saw: taken without a promise (the awaits of `view` cost about
-   * 0.5 µs a request, 2–3% of a sequential read's server CPU). Else null.
+   * client saw, taken without a promise (the awaits of `view` cost about
+   * 0.5 µs a request, 2–3% of a sequential read's server CPU); else null.
    */
-  private viewNow(req: Request, q: ReadonlyMap<string, string>): KvProjection | null {
-    const { consistency, minIndex } = this.readRequest(req, q);
-    return consistency === "sequential" ? this.service.appliedView(minIndex) : null;
+  private viewNow(read: ReadRequest): KvProjection | null {
+    return read.consistency === "sequential" ? this.service.appliedView(read.minIndex) : null;
   }
 
-  private async view(req: Request, q: ReadonlyMap<string, string>): Promise<KvProjection> {
-    const { consistency, minIndex } = this.readRequest(req, q);
+  /** The state a read answers from, once this replica may answer it. */
+  private async view(read: ReadRequest): Promise<KvProjection> {
     const outcome = await this.service.readView(
-      consistency,
-      minIndex,
+      read.consistency,
+      read.minIndex,
       this.options.requestTimeoutMs,
     );
     if (outcome.kind === "unavailable")
