@@ -82,10 +82,13 @@ from --keys keys, all written once before the first step.
                       mixed put/get/sget load, discarded (default 15s; 0 skips). Both
                       systems get it. A fresh Node process runs puts at about half
                       speed for its first ~10 s of load (JIT tiers, heap growth).
-  --http raw|pool|agent
-                      paxlog client: a minimal keep-alive HTTP/1.1 client, one
-                      connection per client (default: the least generator CPU per
-                      request), undici's connection pool, or keep-alive http.request
+  --http pipelined|raw|pool|agent
+                      paxlog client: a minimal keep-alive HTTP/1.1 client with one
+                      connection per replica, shared by the clients on it, their
+                      requests pipelined (default: the counterpart of etcd's one
+                      HTTP/2 session per member); the same client with one
+                      connection per client; undici's connection pool; or
+                      keep-alive http.request
   --etcd-client grpc|gateway|etcd3
                       etcd client: its gRPC API over node:http2, requests framed by
                       hand, one multiplexed session per member (default: etcd's
@@ -144,7 +147,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       warmup: { type: "string" },
       rounds: { type: "string" },
       prime: { type: "string", default: "15s" },
-      http: { type: "string", default: "raw" },
+      http: { type: "string", default: "pipelined" },
       "etcd-client": { type: "string", default: "grpc" },
       out: { type: "string", default: "bench-results" },
       help: { type: "boolean", short: "h" },
@@ -209,7 +212,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ raw: "a minimal keep-alive HTTP/1.1 client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? `, etcd via ${ETCD_CLIENT_KINDS[etcdClient].name}` : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ pipelined: "a minimal HTTP/1.1 client, one pipelined connection per replica", raw: "a minimal keep-alive HTTP/1.1 client, one connection per client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? `, etcd via ${ETCD_CLIENT_KINDS[etcdClient].name}` : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);

@@ -38,7 +38,14 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
   const [dir] = fs.readdirSync(out).filter((d) => d.startsWith("bench-"));
   t.truthy(dir, "a bench-<timestamp> directory");
   const result = JSON.parse(fs.readFileSync(path.join(out, dir!, "results.json"), "utf8")) as {
-    rows: { system: string; op: string; clients: number; opsPerSec: number; genCpuPct: number }[];
+    rows: {
+      system: string;
+      op: string;
+      clients: number;
+      opsPerSec: number;
+      errors: number;
+      genCpuPct: number;
+    }[];
   };
   for (const system of ["paxlog", "etcd"])
     for (const op of ["put", "get"])
@@ -48,6 +55,7 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
         );
         t.truthy(row, `row ${system} ${op} ${clients}`);
         t.true(row!.opsPerSec > 0, `${system} ${op} ${clients}: ops/s > 0`);
+        t.is(row!.errors, 0, `${system} ${op} ${clients}: no errors`);
         t.true(row!.genCpuPct >= 0);
       }
   t.true(fs.readFileSync(path.join(out, dir!, "results.md"), "utf8").includes("| 3 | put | 1 |"));
@@ -55,6 +63,11 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
   t.regex(run.stdout, /load generator CPU/);
   // Each step ran as 5 windows per system, taking turns.
   t.regex(run.stdout, /2s per step in 5 windows alternating between the systems/);
+  // paxlog's default client pipelines over one connection per replica (4 clients share 3 here).
+  t.regex(
+    run.stdout,
+    /paxlog via a minimal HTTP\/1.1 client, one pipelined connection per replica/,
+  );
   // etcd's default client is its gRPC API over node:http2 (its fastest path here).
   t.regex(run.stdout, /etcd via its gRPC API over node:http2/);
   // Each fresh cluster was primed, without errors, before its first step.
@@ -77,4 +90,7 @@ test("bench --help and a bad flag", async (t) => {
   const badClient = await runCli(["bench", "--etcd-client", "curl"]);
   t.is(badClient.code, 2);
   t.regex(badClient.stderr, /--etcd-client must be grpc or gateway or etcd3/);
+  const badHttp = await runCli(["bench", "--http", "h2"]);
+  t.is(badHttp.code, 2);
+  t.regex(badHttp.stderr, /--http must be pipelined or raw or pool or agent/);
 });

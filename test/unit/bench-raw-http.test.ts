@@ -116,15 +116,78 @@ test("the connection's one timer times each request from its own start, also aft
   t.true(Date.now() - started >= 140, `failed after ${Date.now() - started} ms`);
 });
 
-test("a second request while one is in flight is refused, not interleaved", async (t) => {
-  const server = await serve((_req, res) => {
+test("pipelined requests share the connection, each settled by its own answer", async (t) => {
+  // Answers /slow last: the server holds its answer until the others have arrived.
+  let held: (() => void) | null = null;
+  let arrived = 0;
+  const server = await serve((req, res) => {
+    arrived++;
+    const answer = () => {
+      res.writeHead(Number(req.url?.slice(-3)), { "content-length": 0 });
+      res.end();
+    };
+    if (req.url?.startsWith("/slow")) held = answer;
+    else answer();
+    if (arrived === 3) held?.();
+  });
+  t.teardown(() => server.close());
+  const c = new RawHttpConnection("127.0.0.1", server.port);
+  t.teardown(() => c.close());
+  const statuses = [
+    c.request("GET", "/slow/201"),
+    c.request("PUT", "/a/202", "{}", "application/json"),
+    c.request("GET", "/b/203"),
+  ];
+  t.is(c.pending, 3);
+  // Node's server answers a pipelined request only after those before it, so
+  // the slow first one holds the others back, and each settles with its own status.
+  t.deepEqual(await Promise.all(statuses), [201, 202, 203]);
+  t.is(c.pending, 0);
+  t.is(server.connections(), 1);
+});
+
+test("a failing connection fails every request in flight, and the next request reconnects", async (t) => {
+  let answered = 0;
+  const server = await serve((req, res) => {
+    // The second request is answered with a close: the third, behind it, is never answered.
+    if (req.url === "/close") {
+      res.writeHead(200, { "content-length": 0, connection: "close" });
+      res.end();
+      return;
+    }
+    answered++;
     res.writeHead(200, { "content-length": 0 });
     res.end();
   });
+  t.teardown(() => server.close());
   const c = new RawHttpConnection("127.0.0.1", server.port);
-  const first = c.request("GET", "/");
-  await t.throwsAsync(c.request("GET", "/"), { message: /already in flight/ });
-  t.is(await first, 200);
-  c.close();
-  await server.close();
+  t.teardown(() => c.close());
+  const results = await Promise.allSettled([
+    c.request("GET", "/first"),
+    c.request("GET", "/close"),
+    c.request("GET", "/behind"),
+  ]);
+  t.deepEqual(
+    results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
+    [200, 200, "the server closed the connection with requests unanswered"],
+  );
+  t.is(c.pending, 0);
+  t.is(await c.request("GET", "/again"), 200);
+  t.is(server.connections(), 2);
+  t.true(answered >= 2);
+});
+
+test("a stalled pipeline fails all its requests once nothing has been answered for the timeout", async (t) => {
+  const server = await serve(() => {});
+  t.teardown(() => server.close());
+  const c = new RawHttpConnection("127.0.0.1", server.port, 120);
+  t.teardown(() => c.close());
+  const started = Date.now();
+  const results = await Promise.allSettled([c.request("GET", "/"), c.request("GET", "/")]);
+  t.deepEqual(
+    results.map((r) => r.status === "rejected" && (r.reason as Error).message),
+    ["no answer in 120 ms", "no answer in 120 ms"],
+  );
+  t.true(Date.now() - started >= 110);
+  t.is(c.pending, 0);
 });
