@@ -4,6 +4,7 @@ import type { KvProjection } from "../../projections/kv-projection";
 import { get, listKeys, multiGet, range } from "../../projections/queries";
 import { errorFields, type Logger } from "../log";
 import { ClientIdLanes } from "./client-ids";
+import { coalesceWrites } from "./coalesce-writes";
 import { badRequest, type HttpError, statusOf, unavailable } from "./errors";
 import type { Consistency, KvService } from "./service";
 
@@ -50,6 +51,8 @@ export class RestApi {
       // oversized one reaches validation and gets its 413.
       maxParamLength: Math.max(4096, options.limits.maxKeyBytes * 12),
     } as restify.ServerOptions);
+    // Answers completed in one turn leave in one send per connection (coalesce-writes.ts).
+    this.server.server.on("connection", coalesceWrites);
     // Values may be up to maxValueBytes; leave room for JSON escaping and the envelope.
     const maxBodySize = options.limits.maxValueBytes * 2 + 64 * 1024;
     // Only the routes that take a body run the body parser's handlers: reads skip them.

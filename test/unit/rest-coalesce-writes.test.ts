@@ -1,0 +1,167 @@
+import http from "node:http";
+import net from "node:net";
+import test from "ava";
+import { coalesceWrites } from "../../transport/rest/coalesce-writes";
+
+/** The StreamBase methods through which a socket hands bytes to the kernel. */
+const SENDS = ["writev", "writeBuffer", "writeLatin1String", "writeUtf8String", "writeAsciiString"];
+
+/**
+ * An HTTP server whose connections coalesce their writes; `handle` answers
+ * each request. `sends()` counts the writes its connections handed to the
+ * kernel (calls on the socket's native handle).
+ */
+async function serve(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  coalesce = true,
+): Promise<{ port: number; sends: () => number; close: () => Promise<void> }> {
+  let sends = 0;
+  const server = http.createServer(handle);
+  server.on("connection", (socket: net.Socket) => {
+    if (coalesce) coalesceWrites(socket);
+    const native = (socket as unknown as { _handle: Record<string, (...a: unknown[]) => unknown> })
+      ._handle;
+    for (const name of SENDS) {
+      const send = native[name]!;
+      native[name] = (...args: unknown[]) => {
+        sends++;
+        return send.apply(native, args);
+      };
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sends: () => sends,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A raw client: sends `requests` in one write and collects the chunks it reads until `done` says stop. */
+function exchange(
+  port: number,
+  requests: string,
+  done: (received: string) => boolean,
+): Promise<{ chunks: string[]; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: string[] = [];
+    const socket = net.connect({ port, host: "127.0.0.1" }, () => socket.write(requests));
+    socket.setEncoding("latin1");
+    const finish = (ended: boolean) => {
+      socket.destroy();
+      resolve({ chunks, ended });
+    };
+    socket.on("data", (chunk: string) => {
+      chunks.push(chunk);
+      if (done(chunks.join(""))) finish(false);
+    });
+    socket.on("end", () => finish(true));
+    socket.on("error", reject);
+  });
+}
+
+const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nhost: x\r\n${extra}\r\n`;
+const answers = (s: string) => s.split("HTTP/1.1 ").length - 1;
+
+test("pipelined answers completed in one turn leave in one send, in request order", async (t) => {
+  // Every answer is ready at once (in the turn that reads the requests).
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(200, { "content-length": req.url!.length });
+    res.end(req.url);
+  };
+  const paths = Array.from({ length: 20 }, (_, i) => `/${i}`);
+  const requests = paths.map((p) => get(p)).join("");
+  for (const coalesce of [true, false]) {
+    const server = await serve(answer, coalesce);
+    const { chunks } = await exchange(server.port, requests, (r) => answers(r) === 20);
+    const bodies = [...chunks.join("").matchAll(/\r\n\r\n(\/\d+)/g)].map((m) => m[1]);
+    t.deepEqual(bodies, paths);
+    // Without coalescing, Node's server sends each pipelined answer on its own.
+    t.is(server.sends(), coalesce ? 1 : 20, coalesce ? "coalesced" : "plain");
+    await server.close();
+  }
+});
+
+test("answers settled later, in separate turns, still all arrive in order", async (t) => {
+  // Each answer waits a different time, so they complete in separate turns.
+  const server = await serve((req, res) => {
+    const n = Number(req.url!.slice(1));
+    setTimeout(
+      () => {
+        res.writeHead(200, { "content-length": String(n).length });
+        res.end(String(n));
+      },
+      (5 - n) * 5,
+    );
+  });
+  t.teardown(() => server.close());
+  const { chunks } = await exchange(
+    server.port,
+    [0, 1, 2, 3, 4].map((n) => get(`/${n}`)).join(""),
+    (r) => answers(r) === 5,
+  );
+  const received = chunks.join("");
+  const bodies = [...received.matchAll(/\r\n\r\n(\d)/g)].map((m) => m[1]);
+  t.deepEqual(bodies, ["0", "1", "2", "3", "4"]);
+});
+
+test("a large answer to a client that does not read is not reported written until it is", async (t) => {
+  // 8 MiB: far beyond the socket's high-water mark and the kernel's buffers on loopback.
+  const size = 8 << 20;
+  let finishedEarly: boolean | undefined;
+  let finished: () => void;
+  const finishedPromise = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
+  const server = await serve((_req, res) => {
+    res.writeHead(200, { "content-length": size });
+    res.end(Buffer.alloc(size, 0x61));
+    res.on("finish", () => finished());
+    // A turn later the held bytes have been handed to the kernel, which cannot take them all.
+    setTimeout(() => {
+      finishedEarly = res.writableFinished;
+    }, 200);
+  });
+  t.teardown(() => server.close());
+  const socket = net.connect({ port: server.port, host: "127.0.0.1" });
+  socket.pause();
+  socket.write(get("/big"));
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.false(finishedEarly, "the answer was reported written while the client read nothing");
+  // Now read it all: every byte arrives and the write completes.
+  let received = 0;
+  const headEnd = new Promise<void>((resolve) => {
+    let head = "";
+    socket.on("data", (chunk: Buffer) => {
+      if (head.indexOf("\r\n\r\n") < 0) {
+        head += chunk.toString("latin1");
+        const at = head.indexOf("\r\n\r\n");
+        if (at >= 0) received += head.length - at - 4;
+      } else received += chunk.length;
+      if (received >= size) resolve();
+    });
+  });
+  socket.resume();
+  await headEnd;
+  await finishedPromise;
+  t.is(received, size);
+  socket.destroy();
+});
+
+test("an answer that closes the connection arrives whole before the end of the stream", async (t) => {
+  const body = "z".repeat(50_000);
+  const server = await serve((_req, res) => {
+    res.writeHead(200, { "content-length": body.length, connection: "close" });
+    res.end(body);
+  });
+  t.teardown(() => server.close());
+  const { chunks, ended } = await exchange(server.port, get("/"), () => false);
+  t.true(ended);
+  const received = chunks.join("");
+  t.true(received.startsWith("HTTP/1.1 200"));
+  t.is(received.slice(received.indexOf("\r\n\r\n") + 4), body);
+});
