@@ -165,3 +165,13 @@ test("an answer that closes the connection arrives whole before the end of the s
   t.true(received.startsWith("HTTP/1.1 200"));
   t.is(received.slice(received.indexOf("\r\n\r\n") + 4), body);
 });
+
+test("the 400 that Node's server writes before dropping an unparsable request still arrives", async (t) => {
+  for (const coalesce of [true, false]) {
+    const server = await serve(() => t.fail("no request to handle"), coalesce);
+    const { chunks, ended } = await exchange(server.port, "NOT HTTP\r\n\r\n", () => false);
+    t.true(ended);
+    t.regex(chunks.join(""), /^HTTP\/1\.1 400 Bad Request\r\n/, coalesce ? "coalesced" : "plain");
+    await server.close();
+  }
+});

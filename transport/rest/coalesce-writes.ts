@@ -12,6 +12,7 @@ interface SocketWriter {
   _write(chunk: Buffer | string, encoding: BufferEncoding, callback: Callback): void;
   _writev(chunks: Chunks, callback: Callback): void;
   _final(callback: Callback): void;
+  _destroy(error: Error | null, callback: Callback): void;
 }
 
 /**
@@ -31,8 +32,8 @@ interface SocketWriter {
  * answer within the same turn. The held bytes leave together in one writev
  * from setImmediate, after the turn's I/O callbacks, ticks and microtasks.
  * Past the high-water mark, the report waits for the real write, as it would
- * without this: a client that does not read still pushes back. Ending the
- * connection sends what is held before the shutdown. A failed write destroys
+ * without this: a client that does not read still pushes back. Ending or
+ * destroying the connection first sends what is held. A failed write destroys
  * the connection, as the socket itself would; answers reported complete are
  * then lost with it, like bytes in a kernel buffer when a connection resets.
  */
@@ -40,6 +41,7 @@ export function coalesceWrites(socket: net.Socket): void {
   const writer = socket as unknown as SocketWriter;
   const writev = writer._writev.bind(socket);
   const final = writer._final.bind(socket);
+  const destroy = writer._destroy.bind(socket);
   const limit = socket.writableHighWaterMark;
   let held: Chunks = [];
   let heldBytes = 0;
@@ -81,5 +83,12 @@ export function coalesceWrites(socket: net.Socket): void {
     // libuv performs a shutdown after the writes already queued on the handle.
     send();
     final(callback);
+  };
+  writer._destroy = (error, callback) => {
+    // What a plain socket would have tried to send before closing, such as
+    // the 400 that Node's server writes just before it destroys a
+    // connection whose request it cannot parse.
+    send();
+    destroy(error, callback);
   };
 }
