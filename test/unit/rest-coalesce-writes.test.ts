@@ -152,6 +152,51 @@ test("a large answer to a client that does not read is not reported written unti
   socket.destroy();
 });
 
+/**
+ * Pipelines `count` requests for `size` bytes each at a client that reads
+ * nothing, one request to a write every millisecond (Node's server pauses
+ * reading only between reads), and returns how many the server answered
+ * before it stopped making progress.
+ */
+async function answeredUnread(coalesce: boolean, count: number, size: number): Promise<number> {
+  let handled = 0;
+  const body = Buffer.alloc(size, 0x62);
+  const server = await serve((_req, res) => {
+    handled++;
+    res.writeHead(200, { "content-length": body.length });
+    res.end(body);
+  }, coalesce);
+  const socket = net.connect({ port: server.port, host: "127.0.0.1" });
+  socket.pause();
+  for (let i = 0; i < count; i++) {
+    socket.write(get(`/${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  let last = -1;
+  const deadline = Date.now() + 5_000;
+  while (handled !== last && Date.now() < deadline) {
+    last = handled;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  socket.destroy();
+  await server.close();
+  return handled;
+}
+
+test("a client that pipelines and does not read is pushed back as by a plain socket", async (t) => {
+  // 12 KiB answers are under the high-water mark: each alone is reported
+  // written at once. Once the kernel's buffers are full, the bytes still
+  // being written must count, or every answer would pile up in the server.
+  const count = 1_000;
+  const size = 12 << 10;
+  const plain = await answeredUnread(false, count, size);
+  const coalesced = await answeredUnread(true, count, size);
+  t.log(`answered before stopping: plain ${plain}, coalesced ${coalesced} of ${count}`);
+  t.true(plain < count);
+  t.true(coalesced > 0);
+  t.true(coalesced <= plain + 2, `coalesced ${coalesced} > plain ${plain}`);
+});
+
 test("an answer that closes the connection arrives whole before the end of the stream", async (t) => {
   const body = "z".repeat(50_000);
   const server = await serve((_req, res) => {

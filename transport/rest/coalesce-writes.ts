@@ -27,8 +27,9 @@ interface SocketWriter {
  * delivering to and waking the receiver, and in a pipelined read step those
  * sends were a third of a replica's CPU.
  *
- * How: a write is held, and reported complete at once while the held bytes
- * are under the socket's high-water mark, so the server goes on to the next
+ * How: a write is held, and reported complete at once while the bytes held
+ * or still being written are under the socket's high-water mark, so the
+ * server goes on to the next
  * answer within the same turn. The held bytes leave together in one writev
  * from setImmediate, after the turn's I/O callbacks, ticks and microtasks.
  * Past the high-water mark, the report waits for the real write, as it would
@@ -45,6 +46,8 @@ export function coalesceWrites(socket: net.Socket): void {
   const limit = socket.writableHighWaterMark;
   let held: Chunks = [];
   let heldBytes = 0;
+  /** Bytes handed to the socket's handle whose write has not completed (a full kernel buffer). */
+  let sending = 0;
   /** Writable issues one write at a time, so at most one report waits for the send. */
   let owed: Callback | null = null;
   let scheduled = false;
@@ -54,11 +57,14 @@ export function coalesceWrites(socket: net.Socket): void {
     if (held.length === 0) return;
     const chunks = held;
     const report = owed;
+    const bytes = heldBytes;
     held = [];
     heldBytes = 0;
     owed = null;
     chunks.allBuffers = chunks.every((c) => typeof c.chunk !== "string");
+    sending += bytes;
     writev(chunks, (error) => {
+      sending -= bytes;
       if (report) report(error);
       else if (error) socket.destroy(error);
     });
@@ -73,7 +79,7 @@ export function coalesceWrites(socket: net.Socket): void {
       scheduled = true;
       setImmediate(send);
     }
-    if (heldBytes < limit) callback();
+    if (heldBytes + sending < limit) callback();
     else owed = callback;
   };
 
