@@ -81,7 +81,10 @@ export class PaxlogDriver implements Driver {
   }
 }
 
-/** One connection: with `raw` the target of one closed-loop client, with `pipelined` of all on a replica. */
+/**
+ * One connection: with `raw` the target of one closed-loop client, with
+ * `pipelined` the target of every client on one replica.
+ */
 function rawTarget(url: URL, closers: (() => void)[]): Target {
   const connection = new RawHttpConnection(url.hostname, Number(url.port || 80));
   closers.push(() => connection.close());

@@ -29,9 +29,9 @@ interface SocketWriter {
  *
  * How: a write is held, and reported complete at once while the bytes held
  * or still being written are under the socket's high-water mark, so the
- * server goes on to the next
- * answer within the same turn. The held bytes leave together in one writev
- * from setImmediate, after the turn's I/O callbacks, ticks and microtasks.
+ * server goes on to the next answer within the same turn. The held bytes
+ * leave together in one writev from setImmediate, after the turn's I/O
+ * callbacks, ticks and microtasks.
  * Past the high-water mark, the report waits for the real write, as it would
  * without this: a client that does not read still pushes back. Ending or
  * destroying the connection first sends what is held. A failed write destroys
