@@ -1,3 +1,4 @@
+import net from "node:net";
 import anyTest, { type TestFn } from "ava";
 import { getJson, request, TestCluster } from "../support/cluster";
 import { waitFor } from "../support/wait";
@@ -38,6 +39,58 @@ test.serial("a follower's writes and linearizable reads leave no waiter behind",
     t.is((await getJson(`${follower.url}/v1/kv/waiters-${i}`)).body.value, `v${i}`);
   }
   t.is((await getJson(`${follower.url}/v1/cluster?local=true`)).body.waitingCommands, 0);
+});
+
+/** Writes `requests` to `port` in one write; resolves with the bodies of the first `count` answers. */
+function pipelined(port: number, requests: string, count: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    let data = Buffer.alloc(0);
+    const socket = net.connect({ port, host: "127.0.0.1" }, () => socket.write(requests));
+    const timer = setTimeout(() => reject(new Error("no answers in 10 s")), 10_000);
+    socket.on("data", (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      const bodies: string[] = [];
+      let at = 0;
+      for (;;) {
+        const headEnd = data.indexOf("\r\n\r\n", at);
+        if (headEnd < 0) break;
+        const length = /content-length: *(\d+)/i.exec(data.toString("latin1", at, headEnd));
+        const end = headEnd + 4 + Number(length?.[1] ?? Number.NaN);
+        if (!(end <= data.length)) break;
+        bodies.push(data.toString("utf8", headEnd + 4, end));
+        at = end;
+      }
+      if (bodies.length >= count) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(bodies);
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
+test("pipelined requests on one connection get their own answers, in request order", async (t) => {
+  const c = t.context.cluster;
+  const leader = await c.leader();
+  const follower = c.replicas.find((r) => r.id !== leader)!;
+  t.is((await request("PUT", `${follower.url}/v1/kv/pipe-read`, { value: "before" })).status, 200);
+  const put = (i: number) => {
+    const body = JSON.stringify({ value: `v${i}` });
+    return `PUT /v1/kv/pipe-${i} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+  };
+  const read = "GET /v1/kv/pipe-read?consistency=sequential HTTP/1.1\r\nhost: x\r\n\r\n";
+  // Writes forwarded to the leader and a local read, interleaved on one connection.
+  const requests = [put(0), read, put(1), put(2), read, put(3), put(4)].join("");
+  const port = Number(new URL(follower.url).port);
+  const answers = (await pipelined(port, requests, 7)).map((b) => JSON.parse(b));
+  t.like(answers[0], { key: "pipe-0", value: "v0", version: 1 });
+  t.like(answers[1], { key: "pipe-read", value: "before" });
+  t.like(answers[2], { key: "pipe-1", value: "v1" });
+  t.like(answers[3], { key: "pipe-2", value: "v2" });
+  t.like(answers[4], { key: "pipe-read", value: "before" });
+  t.like(answers[5], { key: "pipe-3", value: "v3" });
+  t.like(answers[6], { key: "pipe-4", value: "v4" });
 });
 
 test("writes through every replica are read back linearizably from every replica", async (t) => {
