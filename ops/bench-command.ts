@@ -53,6 +53,14 @@ const ETCD_CLIENT_KINDS: Record<
   etcd3: { name: "etcd3 gRPC", driver: (e) => new EtcdDriver(e) },
 };
 
+/** How the settings line names each paxlog client. */
+const HTTP_CLIENT_NAMES: Record<HttpClient, string> = {
+  pipelined: "a minimal HTTP/1.1 client, one pipelined connection per replica",
+  raw: "a minimal keep-alive HTTP/1.1 client, one connection per client",
+  pool: "undici Pool",
+  agent: "keep-alive http.request",
+};
+
 export const BENCH_HELP = `paxlog bench — closed-loop benchmark, optionally against etcd
 
 Starts a paxlog cluster on loopback (or targets --endpoints) and, with
@@ -212,7 +220,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   );
   const logDir = path.join(outDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
-  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${{ pipelined: "a minimal HTTP/1.1 client, one pipelined connection per replica", raw: "a minimal keep-alive HTTP/1.1 client, one connection per client", pool: "undici Pool", agent: "keep-alive http.request" }[httpClient]}${withEtcd ? `, etcd via ${ETCD_CLIENT_KINDS[etcdClient].name}` : ""}`;
+  const settings = `replicas ${sizes.join(",")}${endpoints ? " (--endpoints)" : ""}, clients ${clientCounts.join(",")}, ops ${steps.map((s) => s.name).join(",")}, ${keys} keys, ${value.length}-byte values, ${durationMs / 1000}s per step${rounds > 1 ? ` in ${rounds} windows${withEtcd ? " alternating between the systems" : ""}` : ""} (+${warmupMs / 1000}s warm-up${rounds > 1 ? " each" : ""}; each cluster primed with ${primeMs / 1000}s of mixed load), paxlog via ${HTTP_CLIENT_NAMES[httpClient]}${withEtcd ? `, etcd via ${ETCD_CLIENT_KINDS[etcdClient].name}` : ""}`;
   const machineLine = machine();
   console.log(`[bench] ${machineLine}`);
   console.log(`[bench] ${settings}`);

@@ -140,10 +140,9 @@ export class RawHttpConnection {
       }
       start = end;
       this.armTimer();
-      // The server may close the connection after this answer; the
-      // requests behind it then fail (the close handler), unanswered.
+      // The server may close the connection after this answer: the
+      // requests behind it will get none, so they fail now.
       if (/\r\nconnection:\s*close/i.test(head)) {
-        this.buffered = EMPTY;
         this.fail(new Error("the server closed the connection with requests unanswered"));
         answered.resolve(status);
         return;

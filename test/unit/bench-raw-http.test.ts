@@ -1,7 +1,7 @@
 import http from "node:http";
-import net from "node:net";
 import test from "ava";
 import { RawHttpConnection } from "../../ops/bench/raw-http";
+import { listenOnLoopback } from "../support/http-server";
 
 /** A loopback server; `handle` answers each request. */
 async function serve(
@@ -17,16 +17,7 @@ async function serve(
     req.on("end", () => handle(req, res, body));
   });
   server.on("connection", () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), connections: () => connections };
 }
 
 test("statuses and bodies of every size come back on one kept-alive connection", async (t) => {

@@ -2,6 +2,7 @@ import http from "node:http";
 import net from "node:net";
 import test from "ava";
 import { coalesceWrites } from "../../transport/rest/coalesce-writes";
+import { listenOnLoopback } from "../support/http-server";
 
 /** The StreamBase methods through which a socket hands bytes to the kernel. */
 const SENDS = ["writev", "writeBuffer", "writeLatin1String", "writeUtf8String", "writeAsciiString"];
@@ -29,16 +30,7 @@ async function serve(
       };
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    sends: () => sends,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), sends: () => sends };
 }
 
 /** A raw client: sends `requests` in one write and collects the chunks it reads until `done` says stop. */
