@@ -40,3 +40,22 @@ test("clear fails every waiter (shutdown) and leaves nothing behind", async (t) 
   t.deepEqual(await Promise.all(all), Array(3).fill({ kind: "not-leader" }));
   t.is(w.size, 0);
 });
+
+test("waiters of many clients: each settles alone, overdue ones time out, and nothing is left behind", async (t) => {
+  const w = new Waiters();
+  const waiting = [w.wait("a", 1, 60_000), w.wait("b", 1, 60_000), w.wait("b", 2, 60_000)];
+  const overdue = w.wait("c", 5, 20);
+  t.is(w.size, 4);
+  w.applied("b", 2, result, view);
+  w.applied("b", 3, result, view); // nobody waits for it
+  w.applied("z", 1, result, view); // nor for anything of this client
+  t.deepEqual(await waiting[2]!, { kind: "applied", result, view });
+  t.is(w.size, 3);
+  t.deepEqual(await overdue, { kind: "timeout" });
+  t.is(w.size, 2);
+  w.notLeader("a", 1);
+  w.applied("b", 1, result, view);
+  t.deepEqual(await waiting[0]!, { kind: "not-leader" });
+  t.is((await waiting[1]!).kind, "applied");
+  t.is(w.size, 0);
+});
