@@ -56,7 +56,6 @@ export class Replica implements KvService {
   private readRequestId = 0;
   private readonly reads = new ReadWaiters();
   private readerId = "";
-  private readonly proposed = new Map<Uint8Array, Command>();
   private stopped = false;
 
   constructor(
@@ -171,9 +170,11 @@ export class Replica implements KvService {
     if (effects.requestRound) this.requestRound();
     if (effects.relinquish) this.relinquish();
     if (effects.snapshotNeeded) void this.fetchSnapshot(effects.snapshotNeeded);
+    // Rare (leadership lost or never had): decoding the bytes again is
+    // cheaper than remembering every proposal's command until it settles.
     for (const bytes of effects.rejected) {
-      const command = this.proposed.get(bytes);
-      if (command) this.waiters.notLeader(command.clientId, command.requestId);
+      const command = decodeCommand(bytes);
+      if (command.ok) this.waiters.notLeader(command.value.clientId, command.value.requestId);
     }
     for (const event of effects.events) this.logEvent(event);
     for (const ready of effects.readsReady) this.reads.ready(ready.id, ready.index);
@@ -312,20 +313,15 @@ export class Replica implements KvService {
    * Proposes a command here and waits until it is applied (or refused).
    * `bytes` is the command already encoded (a forwarded one): never re-encoded.
    */
-  private async proposeLocally(
+  private proposeLocally(
     command: Command,
     timeoutMs: number,
     bytes: Uint8Array = encodeCommand(command),
   ): Promise<Settled> {
     const settled = this.waiters.wait(command.clientId, command.requestId, timeoutMs);
-    this.proposed.set(bytes, command);
-    try {
-      this.proposals.push(bytes);
-      this.transport?.scheduleFlush();
-      return await settled;
-    } finally {
-      this.proposed.delete(bytes);
-    }
+    this.proposals.push(bytes);
+    this.transport?.scheduleFlush();
+    return settled;
   }
 
   async command(command: Command, timeoutMs: number): Promise<CommandOutcome> {

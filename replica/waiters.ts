@@ -21,19 +21,29 @@ interface Waiter {
  */
 const SWEEP_MS = 50;
 
+/** The waiters of one request (a retried request may have several). */
+interface Waiting {
+  readonly requestId: number;
+  readonly waiters: Waiter[];
+}
+
 /**
  * Clients waiting for their command to be applied, by (clientId, requestId).
  * Every replica applies every command, so the replica that proposed it
  * answers its client from its own apply path. Several waiters may share a
  * key (a retried request): all get the same remembered result.
  *
- * Two levels of maps rather than one keyed by a joined string: every applied
- * command is looked up here on every replica, mostly to find nobody waiting,
- * and building and hashing a fresh key string for each was 3% of a leader's
- * CPU in a put run.
+ * Every applied command is looked up here on every replica, mostly to find
+ * nobody waiting, so the common path allocates nothing: per client a short
+ * list (a client nearly always waits on one request at a time) that stays
+ * while the client is busy and is dropped by the sweep once empty. A map
+ * that gains and loses a key for every request reallocates its table over
+ * and over: with one keyed by joined "client/request" strings, each
+ * scavenge of a replica in a 64-client put run promoted 1.2-1.4 MB, and
+ * puts ran 15-30% slower.
  */
 export class Waiters {
-  private readonly byClient = new Map<string, Map<number, Waiter[]>>();
+  private readonly byClient = new Map<string, Waiting[]>();
   private requests = 0;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -42,13 +52,13 @@ export class Waiters {
       const waiter: Waiter = { resolve, deadline: Date.now() + timeoutMs };
       let ofClient = this.byClient.get(clientId);
       if (!ofClient) {
-        ofClient = new Map();
+        ofClient = [];
         this.byClient.set(clientId, ofClient);
       }
-      const list = ofClient.get(requestId);
-      if (list) list.push(waiter);
+      const waiting = ofClient.find((w) => w.requestId === requestId);
+      if (waiting) waiting.waiters.push(waiter);
       else {
-        ofClient.set(requestId, [waiter]);
+        ofClient.push({ requestId, waiters: [waiter] });
         this.requests++;
       }
       this.sweeper ??= setInterval(this.sweep, SWEEP_MS);
@@ -70,7 +80,7 @@ export class Waiters {
 
   /** Fails every waiter (shutdown). */
   clear(): void {
-    const all = [...this.byClient.values()].flatMap((ofClient) => [...ofClient.values()].flat());
+    const all = [...this.byClient.values()].flat().flatMap((w) => w.waiters);
     this.byClient.clear();
     this.requests = 0;
     this.stopSweeper();
@@ -79,29 +89,31 @@ export class Waiters {
 
   private settleAll(clientId: string, requestId: number, settled: Settled): void {
     const ofClient = this.byClient.get(clientId);
-    const list = ofClient?.get(requestId);
-    if (!ofClient || !list) return;
-    this.forget(clientId, ofClient, requestId);
-    for (const waiter of list) waiter.resolve(settled);
-  }
-
-  private forget(clientId: string, ofClient: Map<number, Waiter[]>, requestId: number): void {
-    ofClient.delete(requestId);
+    if (!ofClient) return;
+    const at = ofClient.findIndex((w) => w.requestId === requestId);
+    if (at < 0) return;
+    const { waiters } = ofClient[at]!;
+    // Order within a client's list does not matter: the last one fills the gap.
+    ofClient[at] = ofClient[ofClient.length - 1]!;
+    ofClient.pop();
     this.requests--;
-    if (ofClient.size === 0) this.byClient.delete(clientId);
+    for (const waiter of waiters) waiter.resolve(settled);
   }
 
   private readonly sweep = (): void => {
     const now = Date.now();
     const overdue: Waiter[] = [];
     for (const [clientId, ofClient] of this.byClient) {
-      for (const [requestId, list] of ofClient) {
-        if (!list.some((w) => w.deadline <= now)) continue;
-        const waiting = list.filter((w) => w.deadline > now);
-        overdue.push(...list.filter((w) => w.deadline <= now));
-        if (waiting.length === 0) this.forget(clientId, ofClient, requestId);
-        else ofClient.set(requestId, waiting);
+      let kept = 0;
+      for (const waiting of ofClient) {
+        const waiters = waiting.waiters.filter((w) => w.deadline > now);
+        if (waiters.length < waiting.waiters.length)
+          overdue.push(...waiting.waiters.filter((w) => w.deadline <= now));
+        if (waiters.length > 0) ofClient[kept++] = { requestId: waiting.requestId, waiters };
+        else this.requests--;
       }
+      ofClient.length = kept;
+      if (kept === 0) this.byClient.delete(clientId);
     }
     for (const waiter of overdue) waiter.resolve({ kind: "timeout" });
     if (this.requests === 0) this.stopSweeper();
