@@ -41,8 +41,9 @@ export interface KvProjection {
   /** clientId → exactly-once record */
   readonly sessions: BTree<ClientSession>;
   /**
-   * The same clients ordered by (lastIndex, clientId), so expiry pops the
-   * idle ones from the front instead of scanning every client.
+   * The same clients, each once, ordered by (an index at or below its
+   * lastIndex, clientId), so expiry pops the idle ones from the front
+   * instead of scanning every client (see TreeStore.expireSessions).
    */
   readonly idle: BTree<ClientId>;
   /** Not part of the state proper (not in snapshots or digests); must match cluster-wide. */
@@ -128,28 +129,40 @@ class TreeStore implements KvStore {
         : new SessionRecord(s.lastRequestId, s.lastIndex, s.lastResult),
     );
   }
-  /** Writes the buffered sessions (and their idle-order keys) to the trees. */
+  /**
+   * Writes the buffered sessions to the tree. Only a new client gets an
+   * idle-order key: a known one keeps its key, whose index may now be older
+   * than its last write (expireSessions re-files it when it reaches the
+   * front). Moving every writer's key on every batch was two of the four
+   * tree writes of a put.
+   */
   private flush(): void {
     for (const [clientId, s] of this.pending) {
-      const prev = btreeGet(this.sessions, clientId);
-      if (prev === undefined || prev.lastIndex !== s.lastIndex) {
-        if (prev !== undefined)
-          btreeDelete(this.idle, idleKey(prev.lastIndex, clientId), this.edit);
+      if (btreeGet(this.sessions, clientId) === undefined)
         btreeSet(this.idle, idleKey(s.lastIndex, clientId), clientId, this.edit);
-      }
       btreeSet(this.sessions, clientId, s, this.edit);
     }
     this.pending.clear();
   }
+  /**
+   * Forgets the clients whose last write is below `idleBefore`. Every client
+   * has one idle key, at or below its last write: keys below `idleBefore`
+   * are taken from the front, and each is either expired or re-filed at the
+   * client's last write (at or above `idleBefore`), so the walk ends.
+   */
   expireSessions(idleBefore: LogIndex): void {
     this.flush();
+    const horizon = idleKey(idleBefore, "");
     for (;;) {
       const first = btreeFirst(this.idle);
-      if (first === undefined) return;
-      const session = btreeGet(this.sessions, first.val);
-      if (session === undefined || session.lastIndex >= idleBefore) return;
+      if (first === undefined || first.key >= horizon) return;
+      const clientId = first.val;
+      const session = btreeGet(this.sessions, clientId);
+      if (session === undefined)
+        throw new Error(`invariant: idle key ${first.key} without a session`);
       btreeDelete(this.idle, first.key, this.edit);
-      btreeDelete(this.sessions, first.val, this.edit);
+      if (session.lastIndex < idleBefore) btreeDelete(this.sessions, clientId, this.edit);
+      else btreeSet(this.idle, idleKey(session.lastIndex, clientId), clientId, this.edit);
     }
   }
   /** Ends the batch: flushes the sessions and freezes every node it created. */
