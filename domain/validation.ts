@@ -144,20 +144,19 @@ export function parseCommand(input: unknown, limits: Limits): Either<Command, Do
   const requestId = input["requestId"];
   if (clientId === undefined) return bad("clientId must be a string");
   if (typeof requestId !== "number") return bad("requestId must be a number");
-  const base = { clientId, requestId };
   let cmd: Command;
   switch (input["type"]) {
     case "put": {
       const key = str(input, "key");
       const value = str(input, "value");
       if (key === undefined || value === undefined) return bad("put needs string key and value");
-      cmd = { type: "put", ...base, key, value };
+      cmd = { type: "put", clientId, requestId, key, value };
       break;
     }
     case "delete": {
       const key = str(input, "key");
       if (key === undefined) return bad("delete needs a string key");
-      cmd = { type: "delete", ...base, key };
+      cmd = { type: "delete", clientId, requestId, key };
       break;
     }
     case "append": {
@@ -165,7 +164,7 @@ export function parseCommand(input: unknown, limits: Limits): Either<Command, Do
       const suffix = str(input, "suffix");
       if (key === undefined || suffix === undefined)
         return bad("append needs string key and suffix");
-      cmd = { type: "append", ...base, key, suffix };
+      cmd = { type: "append", clientId, requestId, key, suffix };
       break;
     }
     case "incr": {
@@ -173,7 +172,7 @@ export function parseCommand(input: unknown, limits: Limits): Either<Command, Do
       const by = input["by"];
       if (key === undefined || typeof by !== "number")
         return bad("incr needs a string key and a number by");
-      cmd = { type: "incr", ...base, key, by };
+      cmd = { type: "incr", clientId, requestId, key, by };
       break;
     }
     case "cas": {
@@ -188,8 +187,8 @@ export function parseCommand(input: unknown, limits: Limits): Either<Command, Do
         return bad("expectedVersion must be a number");
       cmd =
         ev === undefined
-          ? { type: "cas", ...base, key, expected, value }
-          : { type: "cas", ...base, key, expected, expectedVersion: ev, value };
+          ? { type: "cas", clientId, requestId, key, expected, value }
+          : { type: "cas", clientId, requestId, key, expected, expectedVersion: ev, value };
       break;
     }
     case "putMany": {
@@ -218,11 +217,11 @@ export function parseCommand(input: unknown, limits: Limits): Either<Command, Do
         if (typeof d !== "string") return bad("each delete must be a string key");
         deletes.push(d);
       }
-      cmd = { type: "putMany", ...base, puts, deletes };
+      cmd = { type: "putMany", clientId, requestId, puts, deletes };
       break;
     }
     case "read":
-      cmd = { type: "read", ...base };
+      cmd = { type: "read", clientId, requestId };
       break;
     default:
       return bad("unknown command type");

