@@ -27,6 +27,12 @@ interface Waiting {
   readonly waiters: Waiter[];
 }
 
+/** A plain loop: no closure per lookup, and the list is nearly always one long. */
+function indexOfRequest(ofClient: readonly Waiting[], requestId: number): number {
+  for (let i = 0; i < ofClient.length; i++) if (ofClient[i]!.requestId === requestId) return i;
+  return -1;
+}
+
 /**
  * Clients waiting for their command to be applied, by (clientId, requestId).
  * Every replica applies every command, so the replica that proposed it
@@ -55,8 +61,8 @@ export class Waiters {
         ofClient = [];
         this.byClient.set(clientId, ofClient);
       }
-      const waiting = ofClient.find((w) => w.requestId === requestId);
-      if (waiting) waiting.waiters.push(waiter);
+      const at = indexOfRequest(ofClient, requestId);
+      if (at >= 0) ofClient[at]!.waiters.push(waiter);
       else {
         ofClient.push({ requestId, waiters: [waiter] });
         this.requests++;
@@ -90,7 +96,7 @@ export class Waiters {
   private settleAll(clientId: string, requestId: number, settled: Settled): void {
     const ofClient = this.byClient.get(clientId);
     if (!ofClient) return;
-    const at = ofClient.findIndex((w) => w.requestId === requestId);
+    const at = indexOfRequest(ofClient, requestId);
     if (at < 0) return;
     const { waiters } = ofClient[at]!;
     // Order within a client's list does not matter: the last one fills the gap.

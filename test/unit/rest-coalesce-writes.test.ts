@@ -104,26 +104,28 @@ test("answers settled later, in separate turns, still all arrive in order", asyn
 test("a large answer to a client that does not read is not reported written until it is", async (t) => {
   // 8 MiB: far beyond the socket's high-water mark and the kernel's buffers on loopback.
   const size = 8 << 20;
-  let finishedEarly: boolean | undefined;
   let finished: () => void;
   const finishedPromise = new Promise<void>((resolve) => {
     finished = resolve;
+  });
+  let sampled: (finishedEarly: boolean) => void;
+  const finishedEarly = new Promise<boolean>((resolve) => {
+    sampled = resolve;
   });
   const server = await serve((_req, res) => {
     res.writeHead(200, { "content-length": size });
     res.end(Buffer.alloc(size, 0x61));
     res.on("finish", () => finished());
-    // A turn later the held bytes have been handed to the kernel, which cannot take them all.
-    setTimeout(() => {
-      finishedEarly = res.writableFinished;
-    }, 200);
+    // 200 ms on, the held bytes have long been handed to the kernel, which
+    // cannot take them all while the client reads nothing: the answer must
+    // not be reported written yet.
+    setTimeout(() => sampled(res.writableFinished), 200);
   });
   t.teardown(() => server.close());
   const socket = net.connect({ port: server.port, host: "127.0.0.1" });
   socket.pause();
   socket.write(get("/big"));
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  t.false(finishedEarly, "the answer was reported written while the client read nothing");
+  t.false(await finishedEarly, "the answer was reported written while the client read nothing");
   // Now read it all: every byte arrives and the write completes.
   let received = 0;
   const headEnd = new Promise<void>((resolve) => {
