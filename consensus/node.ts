@@ -195,6 +195,19 @@ export class PaxosNode {
     return this.finish();
   }
 
+  /**
+   * The snapshot asked for in `snapshotNeeded` was not installed: the
+   * transfer failed, or brought nothing newer than what was learned since.
+   * Catch-up resumes after `resendTicks` (another peer is asked in turn)
+   * instead of waiting out `snapshotRetryTicks`, which only covers a
+   * transfer the driver never reports on.
+   */
+  snapshotFailed(): Effects {
+    this.snapshotWaitUntil = -1;
+    this.catchUpAt = this.ticks + this.config.resendTicks;
+    return this.finish();
+  }
+
   /** The state machine snapshotted its own state at `index`: the log up to it may go. */
   compact(index: LogIndex): Effects {
     this.learner.compact(Math.min(index, this.learner.chosenIndex));

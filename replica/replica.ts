@@ -36,6 +36,12 @@ import type { Settled, Waiters } from "./waiters";
 /** Longest wait for one forwarded attempt before the leader hint is read again. */
 const FORWARD_ATTEMPT_MS = 2_000;
 
+/**
+ * A snapshot transfer may take minutes for a large state, but a donor that
+ * sends nothing for seconds (paused, unreachable) is given up on.
+ */
+const SNAPSHOT_TRANSFER = { totalMs: 10 * 60_000, idleMs: 5_000 } as const;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -273,23 +279,34 @@ export class Replica implements KvService {
     if (this.fetchingSnapshot || !this.transport) return;
     this.fetchingSnapshot = true;
     const started = Date.now();
+    let installed = false;
     try {
-      const chunks = this.transport.fetchSnapshot(need.from, need.index, 10 * 60_000);
+      const chunks = this.transport.fetchSnapshot(need.from, need.index, SNAPSHOT_TRANSFER);
       const view = await this.snapshots.decode(chunks, this.config.domain);
       if (view.appliedIndex > this.machine.appliedIndex) {
         this.machine.install(view);
         this.lastSnapshotIndex = view.appliedIndex;
+        installed = true;
         this.input((core) => core.installSnapshot(view.appliedIndex));
         this.log.info("installed a snapshot", {
           from: need.from,
           index: view.appliedIndex,
           ms: Date.now() - started,
         });
+      } else {
+        // Catch-up got there first while the snapshot was on its way.
+        this.log.info("fetched snapshot is not newer than the applied state; not installed", {
+          from: need.from,
+          index: view.appliedIndex,
+          applied: this.machine.appliedIndex,
+        });
       }
     } catch (error) {
       this.log.warn("snapshot transfer failed", { from: need.from, error: errorFields(error) });
     } finally {
       this.fetchingSnapshot = false;
+      // Otherwise the core would hold catch-up back until snapshotRetryTicks (10 s).
+      if (!installed) this.input((core) => core.snapshotFailed());
     }
   }
 

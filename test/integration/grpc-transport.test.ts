@@ -10,6 +10,7 @@ const log = createLogger({ level: "silent" });
 const n1 = nodeId(1);
 const n2 = nodeId(2);
 const b = { round: 7, nodeId: 1 };
+const LIMITS = { totalMs: 10_000, idleMs: 5_000 };
 const batch = { type: "batch", commands: [Buffer.from("put a"), Buffer.from("put b")] } as const;
 
 /** One message of every type, as the core produces them. */
@@ -180,7 +181,7 @@ test("a snapshot streams in bounded chunks, in order; a missing one is an error"
   });
   t.teardown(() => Promise.all([p.a.close(), p.b.close()]));
   const got: SnapshotChunk[] = [];
-  for await (const chunk of p.a.fetchSnapshot(n2, 50, 10_000)) got.push(chunk);
+  for await (const chunk of p.a.fetchSnapshot(n2, 50, LIMITS)) got.push(chunk);
   t.is(got.length, 5);
   t.deepEqual(
     got.map((c) => [c.index, Buffer.from(c.data)[0], c.data.byteLength]),
@@ -188,8 +189,36 @@ test("a snapshot streams in bounded chunks, in order; a missing one is an error"
   );
   serve = false;
   await t.throwsAsync(async () => {
-    for await (const _ of p.a.fetchSnapshot(n2, 50, 10_000)) {
+    for await (const _ of p.a.fetchSnapshot(n2, 50, LIMITS)) {
       // consume
     }
   });
+});
+
+test("a donor that stops sending fails the fetch after the idle limit, not the whole-transfer deadline", async (t) => {
+  let release: () => void = () => {};
+  const p = await pair({
+    onFetchSnapshot: () =>
+      (async function* () {
+        yield { index: 9, data: Buffer.alloc(16, 1) };
+        // A donor paused mid-transfer: the stream stays open and sends nothing.
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      })(),
+  });
+  t.teardown(() => {
+    release();
+    return Promise.all([p.a.close(), p.b.close()]);
+  });
+  const started = Date.now();
+  const got: SnapshotChunk[] = [];
+  const error = await t.throwsAsync(async () => {
+    for await (const chunk of p.a.fetchSnapshot(n2, 1, { totalMs: 60_000, idleMs: 300 })) {
+      got.push(chunk);
+    }
+  });
+  t.is(got.length, 1, "the chunk sent before the pause arrived");
+  t.regex(error?.message ?? "", /sent no snapshot chunk for 300 ms/);
+  t.true(Date.now() - started < 30_000, "gave up long before the 60 s deadline");
 });

@@ -492,13 +492,20 @@ export class Simulation {
 
   private transferSnapshot(replica: SimReplica, from: NodeId): void {
     this.schedule(this.rng.between(1, 4), () => {
+      if (this.replicas.get(replica.id) !== replica) return; // crashed meanwhile
+      // As the replica's driver does, a transfer that installs nothing says so.
+      const failed = (why: string) => {
+        this.trace.note(this.now, `${replica.id}'s snapshot from ${from} not installed: ${why}`);
+        this.handle(replica, () => replica.node.snapshotFailed());
+      };
       const donor = this.replicas.get(from);
-      if (!donor || this.replicas.get(replica.id) !== replica) return;
-      if (!this.network.connected(from, replica.id)) return;
+      if (!donor) return failed("donor down");
+      if (!this.network.connected(from, replica.id)) return failed("no link");
       // A long transfer over a lossy link fails; the replica asks again later.
-      if (this.network.lossy(from, replica.id) && this.rng.chance(this.rates.isolationLoss)) return;
+      if (this.network.lossy(from, replica.id) && this.rng.chance(this.rates.isolationLoss))
+        return failed("lost");
       const index = donor.snapshotIndex;
-      if (index <= replica.applied.length) return;
+      if (index <= replica.applied.length) return failed("not newer");
       this.trace.note(this.now, `${replica.id} installs snapshot at ${index} from ${from}`);
       replica.applied = donor.applied.slice(0, index);
       replica.snapshotIndex = index;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { type EtcdServer, startEtcd } from "./etcd";
 import { freePort } from "./ports";
-import { waitFor } from "./wait";
+import { WaitTimeoutError, waitFor } from "./wait";
 
 const CLI = path.resolve(__dirname, "../../ops/cli.js");
 
@@ -145,7 +145,10 @@ export class TestCluster {
       async () =>
         (await getJson(`${r.url}/v1/cluster`).catch(() => null))?.body?.recovering === false,
       { timeoutMs, intervalMs: 50, message: `replica ${id} leaves recovery` },
-    );
+    ).catch((err: Error) => {
+      // Whoever reads a failed run needs the replicas' side of the story.
+      throw new WaitTimeoutError(`${err.message}\n${this.logs()}`, err);
+    });
   }
 
   async stop(): Promise<void> {

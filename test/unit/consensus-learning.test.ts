@@ -146,6 +146,31 @@ test("a catch-up reply from a peer whose snapshot is beyond our chosen index ask
   );
 });
 
+test("a snapshot reported not installed lets catch-up resume after resendTicks, and a snapshot be asked for again", (t) => {
+  const c = new Cluster({ n: 3, config: { snapshotRetryTicks: 100, resendTicks: 2 } });
+  const reply = msg.catchUpReply(1, 2, [], 10, 12);
+  t.deepEqual(c.step(reply).snapshotNeeded, { from: 1, index: 10 });
+  c.queue = [];
+  c.absorb(2, c.node(2).snapshotFailed());
+  c.tick(2);
+  t.deepEqual(
+    c.pending(where({ type: "catchup" })),
+    [],
+    "not at once: resendTicks bound the retry rate",
+  );
+  c.tick(2);
+  t.is(
+    c.pending(where({ type: "catchup" })).length,
+    1,
+    "catch-up resumes long before snapshotRetryTicks",
+  );
+  t.deepEqual(
+    c.step(reply).snapshotNeeded,
+    { from: 1, index: 10 },
+    "and the snapshot is asked for again",
+  );
+});
+
 test("installSnapshot(i) moves the chosen index to i, releases the entries learned after i in order, and disposes below i+1", (t) => {
   const c = new Cluster({ n: 3 });
   c.step(msg.accept(1, 2, ballot(1, 1), 5, batch("old")));

@@ -13,6 +13,12 @@ const MAX_UNFLUSHED_BATCHES = 256;
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 1_000;
 
+/** Bounds on one snapshot transfer (see PeerLink.fetchSnapshot). */
+export interface SnapshotLimits {
+  readonly totalMs: number;
+  readonly idleMs: number;
+}
+
 const waitForReady = (): grpc.Metadata => new grpc.Metadata({ waitForReady: true });
 
 type PeerClient = grpc.Client & {
@@ -198,11 +204,41 @@ export class PeerLink {
     };
   }
 
-  /** The donor's snapshot; the whole transfer must finish within `timeoutMs`. */
-  fetchSnapshot(minIndex: number, timeoutMs: number): AsyncIterable<SnapshotChunk> {
-    return this.client.FetchSnapshot({ minIndex }, waitForReady(), {
-      deadline: Date.now() + timeoutMs,
+  /**
+   * The donor's snapshot. The whole transfer must finish within `totalMs`,
+   * and each chunk must arrive within `idleMs` of being asked for: a donor
+   * that is paused or unreachable fails the fetch in seconds, so the replica
+   * can ask another, instead of holding its one transfer for `totalMs`.
+   */
+  async *fetchSnapshot(minIndex: number, limits: SnapshotLimits): AsyncGenerator<SnapshotChunk> {
+    const call = this.client.FetchSnapshot({ minIndex }, waitForReady(), {
+      deadline: Date.now() + limits.totalMs,
     });
+    const chunks = call[Symbol.asyncIterator]();
+    let idle = false;
+    try {
+      for (;;) {
+        // Only the wait for the donor counts, not the time the reader spends on a chunk.
+        const timer = setTimeout(() => {
+          idle = true;
+          call.cancel();
+        }, limits.idleMs);
+        let next: IteratorResult<SnapshotChunk>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          if (!idle) throw error;
+          throw new Error(`replica ${this.peer} sent no snapshot chunk for ${limits.idleMs} ms`);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      // A reader that stops early (or failed decoding) ends the donor's stream too.
+      call.cancel();
+    }
   }
 
   close(): void {

@@ -2,7 +2,7 @@ import { type Message, type NodeId, nodeId } from "../../consensus";
 import type { Logger } from "../log";
 import { ForwardError, type ForwardReply, type ForwardReplyWire, replyWire } from "./forward";
 import type { DecodedPaxosBatch } from "./paxos-codec";
-import { PeerLink } from "./peer-link";
+import { PeerLink, type SnapshotLimits } from "./peer-link";
 import { type PeerHandlers, PeerServer, type SnapshotChunk } from "./peer-server";
 
 export interface PeerTransportOptions {
@@ -152,10 +152,14 @@ export class PeerTransport {
     for (const [id, link] of this.links) if (id !== leader) link.abortForwards(reason);
   }
 
-  fetchSnapshot(from: NodeId, minIndex: number, timeoutMs: number): AsyncIterable<SnapshotChunk> {
+  fetchSnapshot(
+    from: NodeId,
+    minIndex: number,
+    limits: SnapshotLimits,
+  ): AsyncIterable<SnapshotChunk> {
     const link = this.links.get(from);
     if (!link) throw new Error(`unknown peer ${from}`);
-    return link.fetchSnapshot(minIndex, timeoutMs);
+    return link.fetchSnapshot(minIndex, limits);
   }
 
   stats(): PeerLinkStats[] {
