@@ -245,6 +245,34 @@ test("a retried request (same client and request id) is applied exactly once", a
   t.is((await getJson(url(t, 3, "/v1/kv/once"))).body.value, "10");
 });
 
+test("a JSON body is read however it is framed: no content type, a charset, +json, chunked, or empty where optional", async (t) => {
+  const port = Number(new URL(t.context.cluster.replica(1).url).port);
+  const send = (head: string, ...chunks: string[]) =>
+    pipelined(port, `${head}\r\n${chunks.join("")}`, 1).then((b) => JSON.parse(b[0]!));
+  const plain = (type: string | null, body: string) =>
+    send(
+      `PUT /v1/kv/framed HTTP/1.1\r\nhost: x\r\n${type ? `content-type: ${type}\r\n` : ""}content-length: ${Buffer.byteLength(body)}\r\n`,
+      body,
+    );
+  t.like(await plain(null, '{"value":"none"}'), { value: "none" });
+  t.like(await plain("application/json; charset=utf-8", '{"value":"utf8 é"}'), { value: "utf8 é" });
+  t.like(await plain("application/merge-patch+json", '{"value":"plus"}'), { value: "plus" });
+  const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+  t.like(
+    await send(
+      "PUT /v1/kv/framed HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n",
+      chunk('{"val'),
+      chunk('ue":"chunked"}'),
+      "0\r\n\r\n",
+    ),
+    { value: "chunked" },
+  );
+  const incr = await request("POST", url(t, 1, "/v1/kv/framed-counter/incr"), undefined);
+  t.is(incr.status, 200, JSON.stringify(incr.body));
+  t.is(incr.body.value, "1", "an empty body takes the defaults (by 1)");
+  t.is((await getJson(url(t, 2, "/v1/kv/framed"))).body.value, "chunked");
+});
+
 test("every error in the contract answers JSON {error, code} with its status", async (t) => {
   const cases: [string, string, unknown, Record<string, string>, number, string][] = [
     ["PUT", "/v1/kv/e1", "{not json", {}, 400, "BAD_REQUEST"],
@@ -253,6 +281,22 @@ test("every error in the contract answers JSON {error, code} with its status", a
     ["PUT", `/v1/kv/${"k".repeat(2000)}`, { value: "x" }, {}, 413, "KEY_TOO_LARGE"],
     ["PUT", "/v1/kv/big", { value: "x".repeat(1024 * 1024 + 1) }, {}, 413, "VALUE_TOO_LARGE"],
     ["PUT", "/v1/kv/huge", { value: "x".repeat(3 * 1024 * 1024) }, {}, 413, "PAYLOAD_TOO_LARGE"],
+    [
+      "PUT",
+      "/v1/kv/e1",
+      "value=x",
+      { "content-type": "application/x-www-form-urlencoded" },
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
+    [
+      "PUT",
+      "/v1/kv/e1",
+      { value: "x" },
+      { "content-encoding": "br" },
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
     ["POST", "/v1/kv/e1/incr", { by: "one" }, {}, 400, "BAD_REQUEST"],
     ["POST", "/v1/kv/e1/cas", { value: "x" }, {}, 400, "BAD_REQUEST"],
     ["GET", "/v1/kv/e1?consistency=eventual", undefined, {}, 400, "BAD_REQUEST"],

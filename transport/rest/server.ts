@@ -6,6 +6,7 @@ import { errorFields, type Logger } from "../log";
 import { ClientIdLanes } from "./client-ids";
 import { coalesceWrites } from "./coalesce-writes";
 import { badRequest, type HttpError, statusOf, unavailable } from "./errors";
+import { readJsonBody } from "./json-body";
 import type { Consistency, KvService } from "./service";
 
 export interface RestOptions {
@@ -35,7 +36,8 @@ interface ReadRequest {
 export class RestApi {
   private readonly server: restify.Server;
   private readonly lanes: ClientIdLanes;
-  private readonly bodyParser: restify.RequestHandler[];
+  /** The largest request body read: a maximal value with JSON escaping, and the envelope. */
+  private readonly maxBodyBytes: number;
 
   constructor(
     private readonly service: KvService,
@@ -54,13 +56,7 @@ export class RestApi {
     // Answers completed in one turn leave in one send per connection (coalesce-writes.ts).
     this.server.server.on("connection", coalesceWrites);
     // Values may be up to maxValueBytes; leave room for JSON escaping and the envelope.
-    const maxBodySize = options.limits.maxValueBytes * 2 + 64 * 1024;
-    // Only the routes that take a body run the body parser's handlers: reads skip them.
-    this.bodyParser = restify.plugins.bodyParser({
-      mapParams: false,
-      maxBodySize,
-      rejectUnknown: false,
-    });
+    this.maxBodyBytes = options.limits.maxValueBytes * 2 + 64 * 1024;
     // restify's own errors (bad JSON, body too large, no route) answer in our format.
     this.server.on(
       "restifyError",
@@ -148,8 +144,7 @@ export class RestApi {
     );
     s.put(
       "/v1/kv/:key",
-      this.bodyParser,
-      this.command((req) => ({
+      this.commandWithBody((req) => ({
         type: "put",
         key: this.key(req),
         value: this.bodyField(req, "value"),
@@ -161,8 +156,7 @@ export class RestApi {
     );
     s.post(
       "/v1/kv/:key/cas",
-      this.bodyParser,
-      this.command((req) => {
+      this.commandWithBody((req) => {
         const body = this.body(req);
         if (!("expected" in body))
           throw badRequest('body needs "expected" (a string, or null for "must be absent")');
@@ -179,16 +173,14 @@ export class RestApi {
     );
     s.post(
       "/v1/kv/:key/incr",
-      this.bodyParser,
-      this.command((req) => {
+      this.commandWithBody((req) => {
         const body = this.body(req, true);
         return { type: "incr", key: this.key(req), by: body["by"] === undefined ? 1 : body["by"] };
       }),
     );
     s.post(
       "/v1/kv/:key/append",
-      this.bodyParser,
-      this.command((req) => ({
+      this.commandWithBody((req) => ({
         type: "append",
         key: this.key(req),
         suffix: this.bodyField(req, "value"),
@@ -196,8 +188,7 @@ export class RestApi {
     );
     s.post(
       "/v1/txn",
-      this.bodyParser,
-      this.command((req) => {
+      this.commandWithBody((req) => {
         const body = this.body(req);
         return { type: "putMany", puts: body["puts"] ?? [], deletes: body["deletes"] ?? [] };
       }),
@@ -279,8 +270,19 @@ export class RestApi {
    * result. `build` returns a new object each time: the request's identity
    * is added to it.
    */
-  private command(build: (req: Request) => Record<string, unknown>): restify.RequestHandler {
+  /** A command route whose request has a JSON body (read into `req.body` first). */
+  private commandWithBody(
+    build: (req: Request) => Record<string, unknown>,
+  ): restify.RequestHandler {
+    return this.command(build, true);
+  }
+
+  private command(
+    build: (req: Request) => Record<string, unknown>,
+    readsBody = false,
+  ): restify.RequestHandler {
     return this.handle(async (req, res) => {
+      if (readsBody) req.body = await readJsonBody(req, this.maxBodyBytes);
       const shape = build(req);
       const identity = this.identity(req);
       try {
