@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { utf8EncodedLength, utf8Read, utf8Write } from "./utf8";
 
 /**
@@ -106,6 +107,22 @@ export class ByteReader {
     if (s === undefined) throw new DecodeFault("invalid UTF-8");
     this.pos += len;
     return s;
+  }
+
+  /** Checks a string field as `str()` does (bounds, strict UTF-8) without building the string. */
+  skipStr(): void {
+    const len = this.uvarint();
+    if (len > this.remaining) throw new TruncatedFault("truncated string");
+    const { buf, pos } = this;
+    let ascii = true;
+    for (let i = pos; i < pos + len; i++) {
+      if (buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii && !isUtf8(buf.subarray(pos, pos + len))) throw new DecodeFault("invalid UTF-8");
+    this.pos += len;
   }
 }
 

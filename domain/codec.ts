@@ -119,11 +119,19 @@ export function encodeCommand(c: Command): Uint8Array {
   return out;
 }
 
+const readField = (r: ByteReader): string => r.str();
+const skipField = (r: ByteReader): string => {
+  r.skipStr();
+  return "";
+};
+
 function corrupt(message: string): Either<never, CodecError> {
   return err({ code: "CORRUPT", message });
 }
 
-function readCommand(r: ByteReader): Command {
+/** With `keep` false, every string but the client id is checked and left unbuilt (""). */
+function readCommand(r: ByteReader, keep: boolean): Command {
+  const field = keep ? readField : skipField;
   const format = r.u8();
   if (format !== COMMAND_FORMAT) throw new DecodeFault(`unknown command format ${format}`);
   const tag = r.u8();
@@ -131,29 +139,29 @@ function readCommand(r: ByteReader): Command {
   const requestId = r.uvarint();
   switch (tag) {
     case TAG.put: {
-      const key = r.str();
-      return { type: "put", clientId, requestId, key, value: r.str() };
+      const key = field(r);
+      return { type: "put", clientId, requestId, key, value: field(r) };
     }
     case TAG.delete:
-      return { type: "delete", clientId, requestId, key: r.str() };
+      return { type: "delete", clientId, requestId, key: field(r) };
     case TAG.append: {
-      const key = r.str();
-      return { type: "append", clientId, requestId, key, suffix: r.str() };
+      const key = field(r);
+      return { type: "append", clientId, requestId, key, suffix: field(r) };
     }
     case TAG.incr: {
-      const key = r.str();
+      const key = field(r);
       const sign = r.u8();
       if (sign > 1) throw new DecodeFault("bad sign");
       const abs = r.uvarint();
       return { type: "incr", clientId, requestId, key, by: sign === 1 ? -abs : abs };
     }
     case TAG.cas: {
-      const key = r.str();
+      const key = field(r);
       const flags = r.u8();
       if (flags > 3) throw new DecodeFault("bad cas flags");
-      const expected = flags & 1 ? r.str() : null;
+      const expected = flags & 1 ? field(r) : null;
       const expectedVersion = flags & 2 ? r.uvarint() : undefined;
-      const value = r.str();
+      const value = field(r);
       return expectedVersion === undefined
         ? { type: "cas", clientId, requestId, key, expected, value }
         : { type: "cas", clientId, requestId, key, expected, expectedVersion, value };
@@ -164,13 +172,13 @@ function readCommand(r: ByteReader): Command {
       if (n * 2 > r.remaining) throw new DecodeFault("truncated putMany");
       const puts: KeyValue[] = [];
       for (let i = 0; i < n; i++) {
-        const key = r.str();
-        puts.push({ key, value: r.str() });
+        const key = field(r);
+        puts.push({ key, value: field(r) });
       }
       const m = r.uvarint();
       if (m > r.remaining) throw new DecodeFault("truncated putMany");
       const deletes: string[] = [];
-      for (let i = 0; i < m; i++) deletes.push(r.str());
+      for (let i = 0; i < m; i++) deletes.push(field(r));
       return { type: "putMany", clientId, requestId, puts, deletes };
     }
     case TAG.read:
@@ -181,9 +189,25 @@ function readCommand(r: ByteReader): Command {
 }
 
 export function decodeCommand(bytes: Uint8Array): Either<Command, CodecError> {
+  return decodeWith(bytes, true);
+}
+
+/** Who sent a command and which kind it is. */
+export type CommandHead = Pick<Command, "type" | "clientId" | "requestId">;
+
+/**
+ * Checks a command exactly as `decodeCommand` does, but builds only its head:
+ * a leader handed a forwarded command needs no more until it applies it, and
+ * the key and value strings it would build are what its collector copies.
+ */
+export function decodeCommandHead(bytes: Uint8Array): Either<CommandHead, CodecError> {
+  return decodeWith(bytes, false);
+}
+
+function decodeWith(bytes: Uint8Array, keep: boolean): Either<Command, CodecError> {
   try {
     const r = new ByteReader(bytes);
-    const c = readCommand(r);
+    const c = readCommand(r, keep);
     if (r.remaining !== 0) return corrupt("trailing bytes after command");
     return ok(c);
   } catch (e) {
@@ -219,7 +243,7 @@ export function decodeBatch(bytes: Uint8Array): Either<Command[], CodecError> {
       const len = r.uvarint();
       if (len > r.remaining) return corrupt("truncated batch");
       const sub = new ByteReader(bytes, r.pos, r.pos + len);
-      commands.push(readCommand(sub));
+      commands.push(readCommand(sub, true));
       if (sub.remaining !== 0) return corrupt("trailing bytes after command in batch");
       r.pos += len;
     }

@@ -8,7 +8,15 @@ import {
   PaxosNode,
   type SnapshotNeed,
 } from "../consensus";
-import { type Command, decodeCommand, encodeCommand, logIndex, readMarker } from "../domain";
+import {
+  type Command,
+  type CommandHead,
+  decodeCommand,
+  decodeCommandHead,
+  encodeCommand,
+  logIndex,
+  readMarker,
+} from "../domain";
 import { digest } from "../projections/digest";
 import type { KvProjection } from "../projections/kv-projection";
 import type { Coordinator } from "../transport/etcd";
@@ -328,12 +336,12 @@ export class Replica implements KvService {
 
   /**
    * Proposes a command here and waits until it is applied (or refused).
-   * `bytes` is the command already encoded (a forwarded one): never re-encoded.
+   * `bytes` is the command encoded once (by the forwarder, for a forwarded one).
    */
   private proposeLocally(
-    command: Command,
+    command: CommandHead,
     timeoutMs: number,
-    bytes: Uint8Array = encodeCommand(command),
+    bytes: Uint8Array,
   ): Promise<Settled> {
     const settled = this.waiters.wait(command.clientId, command.requestId, timeoutMs);
     this.proposals.push(bytes);
@@ -365,7 +373,7 @@ export class Replica implements KvService {
     const deadline = Date.now() + timeoutMs;
     let backoff = 20;
     let reason = "no leader known";
-    // Encoded once, when first forwarded; every attempt sends the same bytes.
+    // Encoded once, when first proposed or forwarded; every attempt uses the same bytes.
     let encoded: Uint8Array | null = null;
     while (!this.stopped && Date.now() < deadline) {
       const remaining = deadline - Date.now();
@@ -380,7 +388,8 @@ export class Replica implements KvService {
         }
         reason = "this replica is not leading yet";
       } else if (this.leadsOrMayLead()) {
-        const settled = await this.proposeLocally(command, remaining);
+        encoded ??= encodeCommand(command);
+        const settled = await this.proposeLocally(command, remaining, encoded);
         if (settled.kind === "applied")
           return { kind: "ok", result: settled.result, view: settled.view };
         if (settled.kind === "timeout") {
@@ -430,7 +439,9 @@ export class Replica implements KvService {
   }
 
   private async onForward(request: ForwardRequest): Promise<ForwardReply> {
-    const decoded = decodeCommand(request.command);
+    // Checked in full, but only its head is built: the leader needs the key and
+    // value only when it applies the command, and decodes it then.
+    const decoded = decodeCommandHead(request.command);
     if (!decoded.ok) throw new Error(`undecodable forwarded command: ${decoded.error.message}`);
     if (!this.leadsOrMayLead()) return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
     // Answer a little before the forwarder's deadline, so it hears "timeout"
