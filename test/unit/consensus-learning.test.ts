@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { InvariantViolation } from "../../consensus/invariant";
 import { as, ballot, batch, Cluster, msg, where } from "../support/consensus-harness";
 
@@ -133,18 +133,20 @@ test("a catch-up reply from a peer whose snapshot is beyond our chosen index ask
     "no catch-up while the snapshot is awaited",
   );
   t.is(c.step(reply).snapshotNeeded, null);
-  c.tick(2);
-  t.is(
-    c.pending(where({ type: "catchup" })).length,
-    1,
-    "catch-up resumes after snapshotRetryTicks",
-  );
-  t.deepEqual(
-    c.step(reply).snapshotNeeded,
-    { from: 1, index: 10 },
-    "asked again after the retry time",
-  );
+  resumesOnNextTick(t, c, reply, "after snapshotRetryTicks");
 });
+
+/** One more tick of node 2 sends one CatchUp, and the same reply asks for the snapshot again. */
+function resumesOnNextTick(
+  t: ExecutionContext,
+  c: Cluster,
+  reply: ReturnType<typeof msg.catchUpReply>,
+  when: string,
+): void {
+  c.tick(2);
+  t.is(c.pending(where({ type: "catchup" })).length, 1, `catch-up resumes ${when}`);
+  t.deepEqual(c.step(reply).snapshotNeeded, { from: 1, index: 10 }, `snapshot asked again ${when}`);
+}
 
 test("a snapshot reported not installed lets catch-up resume after resendTicks, and a snapshot be asked for again", (t) => {
   const c = new Cluster({ n: 3, config: { snapshotRetryTicks: 100, resendTicks: 2 } });
@@ -158,17 +160,7 @@ test("a snapshot reported not installed lets catch-up resume after resendTicks, 
     [],
     "not at once: resendTicks bound the retry rate",
   );
-  c.tick(2);
-  t.is(
-    c.pending(where({ type: "catchup" })).length,
-    1,
-    "catch-up resumes long before snapshotRetryTicks",
-  );
-  t.deepEqual(
-    c.step(reply).snapshotNeeded,
-    { from: 1, index: 10 },
-    "and the snapshot is asked for again",
-  );
+  resumesOnNextTick(t, c, reply, "long before snapshotRetryTicks");
 });
 
 test("installSnapshot(i) moves the chosen index to i, releases the entries learned after i in order, and disposes below i+1", (t) => {
