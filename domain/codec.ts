@@ -198,7 +198,8 @@ export type CommandHead = Pick<Command, "type" | "clientId" | "requestId">;
 /**
  * Checks a command exactly as `decodeCommand` does, but builds only its head:
  * a leader handed a forwarded command needs no more until it applies it, and
- * the key and value strings it would build are what its collector copies.
+ * key and value strings built now would live until then, long enough for the
+ * young-generation collector to copy them.
  */
 export function decodeCommandHead(bytes: Uint8Array): Either<CommandHead, CodecError> {
   return decodeWith(bytes, false);

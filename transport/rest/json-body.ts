@@ -12,7 +12,8 @@ const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
  * Resolves with the parsed value, or `undefined` for an empty body. Refuses:
  * a body over `maxBytes` (413, once it has been read to its end, so the
  * connection stays usable), a `content-encoding` (415), a content type other
- * than JSON (415; none given is read as JSON), and malformed JSON (400).
+ * than JSON (415; none given is read as JSON), malformed JSON (400), and a
+ * body cut short by the client going away (400).
  */
 export function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
   const type = req.headers["content-type"];
@@ -28,7 +29,14 @@ export function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
       size += chunk.length;
       if (size <= maxBytes) chunks.push(chunk);
     });
-    req.once("error", reject);
+    // A client that goes away mid-body: answered as a bad request (nobody reads
+    // it), not logged as a server failure, and nothing waits on the body.
+    const aborted = () =>
+      reject(refusal(400, "BAD_REQUEST", "the request ended before its body did"));
+    req.once("error", aborted);
+    req.once("close", () => {
+      if (!req.complete) aborted();
+    });
     req.once("end", () => {
       if (size > maxBytes) {
         reject(refusal(413, "PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`));
