@@ -1,5 +1,5 @@
 import type { Request } from "restify";
-import type { HttpError } from "./errors";
+import { badRequest, type HttpError } from "./errors";
 
 /** `application/json` or any `+json` type, parameters (charset) aside. */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
@@ -31,8 +31,7 @@ export function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
     });
     // A client that goes away mid-body: answered as a bad request (nobody reads
     // it), not logged as a server failure, and nothing waits on the body.
-    const aborted = () =>
-      reject(refusal(400, "BAD_REQUEST", "the request ended before its body did"));
+    const aborted = () => reject(badRequest("the request ended before its body did"));
     req.once("error", aborted);
     req.once("close", () => {
       if (!req.complete) aborted();
@@ -55,7 +54,7 @@ export function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
         try {
           resolve(JSON.parse(text));
         } catch (error) {
-          reject(refusal(400, "BAD_REQUEST", `invalid JSON: ${(error as Error).message}`));
+          reject(badRequest(`invalid JSON: ${(error as Error).message}`));
         }
       }
     });

@@ -57,7 +57,8 @@ export class RestApi {
     this.server.server.on("connection", coalesceWrites);
     // Values may be up to maxValueBytes; leave room for JSON escaping and the envelope.
     this.maxBodyBytes = options.limits.maxValueBytes * 2 + 64 * 1024;
-    // restify's own errors (bad JSON, body too large, no route) answer in our format.
+    // restify's own errors (no route, method not allowed, a malformed URL)
+    // answer in our format; bodies are read by readJsonBody, not restify.
     this.server.on(
       "restifyError",
       (
@@ -68,15 +69,13 @@ export class RestApi {
       ) => {
         const status = err.statusCode ?? 500;
         const code =
-          status === 413
-            ? "PAYLOAD_TOO_LARGE"
-            : status === 404
-              ? "NOT_FOUND"
-              : status === 405
-                ? "METHOD_NOT_ALLOWED"
-                : status < 500
-                  ? "BAD_REQUEST"
-                  : "INTERNAL";
+          status === 404
+            ? "NOT_FOUND"
+            : status === 405
+              ? "METHOD_NOT_ALLOWED"
+              : status < 500
+                ? "BAD_REQUEST"
+                : "INTERNAL";
         const body = { error: status < 500 ? err.message : "internal error", code };
         (err as unknown as { toJSON: () => unknown }).toJSON = () => body;
         if (status >= 500) this.log.error("restify error", { error: errorFields(err) });
@@ -265,11 +264,6 @@ export class RestApi {
     );
   }
 
-  /**
-   * A route that turns the request into a command and answers with its
-   * result. `build` returns a new object each time: the request's identity
-   * is added to it.
-   */
   /** A command route whose request has a JSON body (read into `req.body` first). */
   private commandWithBody(
     build: (req: Request) => Record<string, unknown>,
@@ -277,6 +271,11 @@ export class RestApi {
     return this.command(build, true);
   }
 
+  /**
+   * A route that turns the request into a command and answers with its
+   * result. `build` returns a new object each time: the request's identity
+   * is added to it.
+   */
   private command(
     build: (req: Request) => Record<string, unknown>,
     readsBody = false,
