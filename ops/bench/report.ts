@@ -27,6 +27,36 @@ const lat = (r: StepResult | undefined) =>
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : "-";
 
+/**
+ * The lowest and highest paxlog/etcd throughput ratio over the step's
+ * windows, paired in the order they ran (window k of one system ran next to
+ * window k of the other): how far the machine's drift moves the ratio
+ * within one run. Undefined without two systems or with a window of 0 ops/s.
+ */
+export function ratioSpread(
+  paxlog: StepResult | undefined,
+  etcd: StepResult | undefined,
+): { min: number; max: number } | undefined {
+  if (!paxlog || !etcd) return undefined;
+  const n = Math.min(paxlog.windowOpsPerSec.length, etcd.windowOpsPerSec.length);
+  if (n === 0) return undefined;
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let k = 0; k < n; k++) {
+    const base = etcd.windowOpsPerSec[k]!;
+    if (base <= 0) return undefined;
+    const r = paxlog.windowOpsPerSec[k]! / base;
+    min = Math.min(min, r);
+    max = Math.max(max, r);
+  }
+  return { min, max };
+}
+
+const spread = (p: Pair) => {
+  const s = ratioSpread(p.paxlog, p.etcd);
+  return s ? `${s.min.toFixed(2)}–${s.max.toFixed(2)}` : "-";
+};
+
 const pct = (x: number | undefined) => (x === undefined ? "-" : `${fmt(x, 0)}%`);
 
 const HEAD = [
@@ -36,6 +66,7 @@ const HEAD = [
   "paxlog ops/s",
   "etcd ops/s",
   "ratio",
+  "ratio by window",
   "paxlog p50/p99/p99.9 ms",
   "etcd p50/p99/p99.9 ms",
   "p99 ratio",
@@ -56,6 +87,7 @@ function cells(p: Pair): string[] {
     fmt(px?.opsPerSec, 0),
     fmt(et?.opsPerSec, 0),
     ratio(px?.opsPerSec, et?.opsPerSec),
+    spread(p),
     lat(px),
     lat(et),
     ratio(px?.p99, et?.p99),
@@ -88,6 +120,7 @@ export function markdown(
     `Settings: ${meta.settings}`,
     "",
     "ratio = paxlog / etcd (throughput: higher is better for paxlog; p99: lower is better).",
+    "ratio by window = the lowest and highest throughput ratio of the windows run back to back (how much the machine's drift moves it).",
     "gen CPU = the load generator's own CPU during the step, % of one core.",
     "server CPU = every replica (member) of the system together, % of one core, and per operation.",
     "idle CPU = the whole machine's idle CPU during the step (every core), % of one core.",

@@ -44,6 +44,12 @@ export interface StepResult {
   readonly errors: number;
   readonly seconds: number;
   readonly opsPerSec: number;
+  /**
+   * Each window's throughput, in the order run. With --vs etcd, window k of
+   * each system ran back to back with the other's window k, so their ratio
+   * is a comparison at one moment (see ratioSpread in report.ts).
+   */
+  readonly windowOpsPerSec: readonly number[];
   /** Latencies in milliseconds. */
   readonly p50: number;
   readonly p99: number;
@@ -226,6 +232,9 @@ export function summarize(windows: readonly Window[]): StepResult {
     errors,
     seconds: round(seconds),
     opsPerSec: seconds > 0 ? Math.round((ops / seconds) * 10) / 10 : 0,
+    windowOpsPerSec: windows.map((w) =>
+      w.seconds > 0 ? Math.round((w.latencies.length / w.seconds) * 10) / 10 : 0,
+    ),
     p50: round(percentile(sorted, 0.5)),
     p99: round(percentile(sorted, 0.99)),
     p999: round(percentile(sorted, 0.999)),

@@ -43,6 +43,7 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
       op: string;
       clients: number;
       opsPerSec: number;
+      windowOpsPerSec: number[];
       errors: number;
       genCpuPct: number;
     }[];
@@ -57,8 +58,14 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
         t.true(row!.opsPerSec > 0, `${system} ${op} ${clients}: ops/s > 0`);
         t.is(row!.errors, 0, `${system} ${op} ${clients}: no errors`);
         t.true(row!.genCpuPct >= 0);
+        t.is(row!.windowOpsPerSec.length, 5, `${system} ${op} ${clients}: one figure per window`);
       }
-  t.true(fs.readFileSync(path.join(out, dir!, "results.md"), "utf8").includes("| 3 | put | 1 |"));
+  const md = fs.readFileSync(path.join(out, dir!, "results.md"), "utf8");
+  t.true(md.includes("| 3 | put | 1 |"));
+  // Each paired row gives the range of its windows' ratios, lowest first.
+  const spreads = [...md.matchAll(/× \| (\d+\.\d\d)–(\d+\.\d\d) \|/g)];
+  t.is(spreads.length, 4, md);
+  for (const [, lo, hi] of spreads) t.true(Number(lo) <= Number(hi));
   t.true(fs.readFileSync(path.join(out, dir!, "plot.svg"), "utf8").startsWith("<svg"));
   t.regex(run.stdout, /load generator CPU/);
   // Each step ran as 5 windows per system, taking turns.

@@ -1,6 +1,7 @@
 /** A bench step run as several windows adds up to the same figures as one window would. */
 import test from "ava";
 import { leaderLast } from "../../ops/bench/launch";
+import { ratioSpread } from "../../ops/bench/report";
 import { summarize, type Window } from "../../ops/bench/step";
 
 const window = (latencies: number[], extra: Partial<Window> = {}): Window => ({
@@ -36,6 +37,25 @@ test("windows add up: counts, time, CPU and the percentiles of every latency tog
   t.is(result.serverCpuPct, 100, "5 s over 5 s");
   t.is(result.serverUsPerOp, 50_000, "5 s over 100 requests");
   t.is(result.idleCpuPct, 8, "0.4 s of idle CPU over 5 s");
+  t.deepEqual(
+    result.windowOpsPerSec,
+    [15, 70 / 3].map((x) => Math.round(x * 10) / 10),
+  );
+});
+
+test("ratio by window: the lowest and highest paxlog/etcd ratio of windows paired in run order", (t) => {
+  const step = (system: string, perWindow: number[][]) =>
+    summarize(perWindow.map((latencies) => window(latencies, { system, seconds: 1 })));
+  // paxlog 4, 2, 3 ops/s against etcd 2, 2, 1: ratios 2, 1, 3 (not the ratio of the sums, 1.8).
+  const paxlog = step("paxlog", [
+    [1, 1, 1, 1],
+    [1, 1],
+    [1, 1, 1],
+  ]);
+  const etcd = step("etcd", [[1, 1], [1, 1], [1]]);
+  t.deepEqual(ratioSpread(paxlog, etcd), { min: 1, max: 3 });
+  t.is(ratioSpread(paxlog, undefined), undefined, "no etcd row: no ratio");
+  t.is(ratioSpread(paxlog, step("etcd", [[1], []])), undefined, "an etcd window with no ops");
 });
 
 test("server CPU is reported only when every window could read it", (t) => {
