@@ -22,6 +22,13 @@ export interface HttpError {
   readonly retryAfterSeconds?: number;
 }
 
+/** An error answer with any status and code. */
+export const httpError = (status: number, code: string, error: string): HttpError => ({
+  status,
+  code,
+  error,
+});
+
 export const badRequest = (error: string): HttpError => ({
   status: 400,
   code: "BAD_REQUEST",

@@ -1,5 +1,5 @@
 import type { Request } from "restify";
-import { badRequest, type HttpError } from "./errors";
+import { badRequest, httpError } from "./errors";
 
 /** `application/json` or any `+json` type, parameters (charset) aside. */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
@@ -38,14 +38,18 @@ export function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
     });
     req.once("end", () => {
       if (size > maxBytes) {
-        reject(refusal(413, "PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`));
+        reject(httpError(413, "PAYLOAD_TOO_LARGE", `the body exceeds ${maxBytes} bytes`));
       } else if (encoding !== undefined && encoding !== "identity") {
         reject(
-          refusal(415, "UNSUPPORTED_MEDIA_TYPE", `content-encoding ${encoding} is not supported`),
+          httpError(415, "UNSUPPORTED_MEDIA_TYPE", `content-encoding ${encoding} is not supported`),
         );
       } else if (type !== undefined && !JSON_TYPE.test(type)) {
         reject(
-          refusal(415, "UNSUPPORTED_MEDIA_TYPE", `send the body as application/json, not ${type}`),
+          httpError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            `send the body as application/json, not ${type}`,
+          ),
         );
       } else if (size === 0) {
         resolve(undefined);
@@ -60,9 +64,3 @@ export function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
     });
   });
 }
-
-const refusal = (status: number, code: string, error: string): HttpError => ({
-  status,
-  code,
-  error,
-});

@@ -5,7 +5,7 @@ import { get, listKeys, multiGet, range } from "../../projections/queries";
 import { errorFields, type Logger } from "../log";
 import { ClientIdLanes } from "./client-ids";
 import { coalesceWrites } from "./coalesce-writes";
-import { badRequest, type HttpError, statusOf, unavailable } from "./errors";
+import { badRequest, type HttpError, httpError, statusOf, unavailable } from "./errors";
 import { readJsonBody } from "./json-body";
 import type { Consistency, KvService } from "./service";
 
@@ -292,11 +292,7 @@ export class RestApi {
         shape["requestId"] = identity.requestId;
         const parsed = parseCommand(shape, this.options.limits);
         if (!parsed.ok)
-          throw {
-            status: statusOf(parsed.error.code),
-            code: parsed.error.code,
-            error: parsed.error.message,
-          } satisfies HttpError;
+          throw httpError(statusOf(parsed.error.code), parsed.error.code, parsed.error.message);
         const outcome = await this.service.command(parsed.value, this.options.requestTimeoutMs);
         if (outcome.kind === "unavailable")
           throw unavailable(outcome.reason, outcome.retryAfterSeconds);
