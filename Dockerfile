@@ -21,4 +21,5 @@ COPY dist/docker/app/ ./
 USER node
 EXPOSE 7000 8080
 # serve stops cleanly on SIGTERM (resigns, revokes its etcd lease)
-ENTRYPOINT ["node", "dist/ops/cli.js", "serve"]
+# the node flags are ops/replica-node-flags.ts's (a unit test keeps them equal)
+ENTRYPOINT ["node", "--initial-old-space-size=256", "dist/ops/cli.js", "serve"]

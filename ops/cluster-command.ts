@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { parseArgs } from "node:util";
+import { REPLICA_NODE_FLAGS } from "./replica-node-flags";
 import { positiveInt, UsageError } from "./usage-error";
 
 export const CLUSTER_HELP = `paxlog cluster up — a local cluster on loopback
@@ -112,6 +113,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const cli = path.resolve(__dirname, "cli.js");
   for (let id = 1; id <= nodes; id++) {
     const args = [
+      ...REPLICA_NODE_FLAGS,
       cli,
       "serve",
       "--id",

@@ -5,6 +5,7 @@ import { replicaContainer } from "../replica/container";
 import { Replica } from "../replica/replica";
 import { createLogger, errorFields, parseLogLevel } from "../transport/log";
 import { RestApi } from "../transport/rest/server";
+import { REPLICA_NODE_FLAGS } from "./replica-node-flags";
 import { positiveInt, UsageError } from "./usage-error";
 
 export const SERVE_HELP = `paxlog serve — run one replica
@@ -31,7 +32,12 @@ Every option can also come from the environment variable in brackets.
   -h, --help             this text
 
 Logs are JSON lines on stderr. SIGTERM or SIGINT stops the replica cleanly
-(it resigns from the election and revokes its etcd lease).`;
+(it resigns from the election and revokes its etcd lease).
+
+cluster up, bench, check and the Docker image start replicas as
+"node ${REPLICA_NODE_FLAGS.join(" ")} dist/ops/cli.js serve ...": a larger
+initial old generation spares the leader a major GC every second or so under
+load (see README, "Running replicas yourself"). Do the same when you start one.`;
 
 export function parsePeers(raw: string): Map<NodeId, string> {
   const peers = new Map<NodeId, string>();

@@ -6,6 +6,7 @@ import path from "node:path";
 import { Etcd3 } from "etcd3";
 import { killOnExit } from "../kill-on-exit";
 import { freePort } from "../ports";
+import { REPLICA_NODE_FLAGS } from "../replica-node-flags";
 
 /**
  * The clusters a `paxlog bench` run owns, on loopback: a paxlog cluster
@@ -193,6 +194,7 @@ export async function startPaxlogCluster(
   const peers = grpc.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
   const cluster = `bench${process.pid}x${Math.floor(Math.random() * 1e6)}`;
   const replicaArgs = rest.map((port, i) => [
+    ...REPLICA_NODE_FLAGS,
     ...(process.env["PAXLOG_BENCH_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
     CLI,
     "serve",

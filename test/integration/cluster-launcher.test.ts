@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
+import { REPLICA_NODE_FLAGS } from "../../ops/replica-node-flags";
 import { CLI, runCli } from "../support/cli";
 import { getJson, request } from "../support/cluster";
 import {
@@ -108,6 +109,14 @@ test("cluster up starts etcd and 3 working replicas; SIGTERM stops all of them a
   const servePids = children.filter((pid) => commands.get(pid)!.includes("serve"));
   t.truthy(etcdPid, `etcd among the children: ${JSON.stringify([...commands])}`);
   t.is(servePids.length, 3, `3 replicas among the children: ${JSON.stringify([...commands])}`);
+  for (const pid of servePids) {
+    const argv = commands.get(pid)!;
+    t.deepEqual(
+      argv.slice(1, 1 + REPLICA_NODE_FLAGS.length),
+      [...REPLICA_NODE_FLAGS],
+      `node flags before the script: ${JSON.stringify(argv)}`,
+    );
+  }
   const dataDir = commands
     .get(etcdPid!)
     ?.find((a) => a.startsWith("--data-dir="))

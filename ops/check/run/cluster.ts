@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { killOnExit } from "../../kill-on-exit";
 import { freePort } from "../../ports";
+import { REPLICA_NODE_FLAGS } from "../../replica-node-flags";
 import { type ClusterUnderTest, ClusterViews } from "./cluster-under-test";
 import { ProxyMesh } from "./proxy";
 
@@ -151,6 +152,7 @@ export class ProcessCluster extends ClusterViews implements ClusterUnderTest {
   private spawn(r: Replica): void {
     const s = this.settings;
     const args = [
+      ...REPLICA_NODE_FLAGS,
       ...(s.nodeArgs ?? []),
       CLI,
       "serve",
