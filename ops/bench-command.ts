@@ -110,11 +110,12 @@ from --keys keys, all written once before the first step.
 
 Prints a progress line per step and a table at the end (ops/s, p50/p99/p99.9
 latency in ms, errors, paxlog/etcd ratios with the lowest and highest ratio
-of the windows run back to back, the load generator's own CPU as % of one core, the servers' CPU: all replicas or members together, % of one
-core and µs per operation, and the whole machine's idle CPU, % of one core),
+of the windows run back to back, the load generator's own CPU as % of one
+core, the servers' CPU: all replicas or members together, % of one core and
+µs per operation, and the whole machine's idle CPU, % of one core),
 saved as results.json, results.md and plot.svg.
 Set PAXLOG_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to
-pass node flags to the replicas.`;
+pass more node flags to the replicas (after those of ops/replica-node-flags.ts).`;
 
 function list(raw: string, flag: string): number[] {
   return raw.split(",").map((x) => positiveInt(x.trim(), flag));

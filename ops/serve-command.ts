@@ -36,7 +36,7 @@ Logs are JSON lines on stderr. SIGTERM or SIGINT stops the replica cleanly
 
 cluster up, bench, check and the Docker image start replicas as
 "node ${REPLICA_NODE_FLAGS.join(" ")} dist/ops/cli.js serve ...": a larger
-initial old generation spares the leader a major GC every second or so under
+initial old generation spares the leader a major GC every 1.4 s or so under
 load (see README, "Running replicas yourself"). Do the same when you start one.`;
 
 export function parsePeers(raw: string): Map<NodeId, string> {
