@@ -64,6 +64,8 @@ export class Replica implements KvService {
   private timer: NodeJS.Timeout | null = null;
   /** Commands to propose at the end of this turn, all in one batch. */
   private proposals: Uint8Array[] = [];
+  /** The one follower that forwarded every command in `proposals`; null: none, or several. */
+  private proposalsWaiter: NodeId | null = null;
   private roundRequested = false;
   private fetchingSnapshot = false;
   private lastSnapshotIndex = 0;
@@ -211,8 +213,9 @@ export class Replica implements KvService {
   private proposeTurn(): void {
     if (this.proposals.length === 0) return;
     const commands = this.proposals;
+    const waiter = this.proposalsWaiter;
     this.proposals = [];
-    this.input((core) => core.propose(commands));
+    this.input((core) => core.propose(commands, waiter));
   }
 
   private logEvent(event: Effects["events"][number]): void {
@@ -336,14 +339,17 @@ export class Replica implements KvService {
 
   /**
    * Proposes a command here and waits until it is applied (or refused).
-   * `bytes` is the command encoded once (by the forwarder, for a forwarded one).
+   * `bytes` is the command encoded once (by the forwarder, for a forwarded one);
+   * `via` is the replica that forwarded it (null: our own client's).
    */
   private proposeLocally(
     command: CommandHead,
     timeoutMs: number,
     bytes: Uint8Array,
+    via: NodeId | null,
   ): Promise<Settled> {
     const settled = this.waiters.wait(command.clientId, command.requestId, timeoutMs);
+    this.proposalsWaiter = this.proposals.length === 0 || this.proposalsWaiter === via ? via : null;
     this.proposals.push(bytes);
     this.transport?.scheduleFlush();
     return settled;
@@ -389,7 +395,7 @@ export class Replica implements KvService {
         reason = "this replica is not leading yet";
       } else if (this.leadsOrMayLead()) {
         encoded ??= encodeCommand(command);
-        const settled = await this.proposeLocally(command, remaining, encoded);
+        const settled = await this.proposeLocally(command, remaining, encoded, null);
         if (settled.kind === "applied")
           return { kind: "ok", result: settled.result, view: settled.view };
         if (settled.kind === "timeout") {
@@ -460,7 +466,12 @@ export class Replica implements KvService {
       if (read.kind === "timeout") return { outcome: "timeout", timeout: "no quorum confirmed" };
       return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
     }
-    const settled = await this.proposeLocally(decoded.value, timeoutMs, request.command);
+    const settled = await this.proposeLocally(
+      decoded.value,
+      timeoutMs,
+      request.command,
+      nodeId(request.via),
+    );
     switch (settled.kind) {
       case "applied":
         return {
@@ -594,6 +605,7 @@ export class Replica implements KvService {
       memory: { heapUsedBytes: mem.heapUsed, rssBytes: mem.rss },
       retainedEntries: status.retainedEntries,
       acceptorInstances: status.acceptorInstances,
+      learnedFromVotes: status.learnedFromVotes,
       waitingCommands: this.waiters.size,
       peerLinks: this.transport?.stats() ?? [],
     };

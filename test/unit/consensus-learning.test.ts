@@ -239,3 +239,127 @@ test("Phase 1 promises reporting two different chosen values for one index throw
     instanceOf: InvariantViolation,
   });
 });
+
+test("with five replicas and nothing else in flight, an acceptor shares its vote with the follower that forwarded the commands: it learns a hop before any Commit", (t) => {
+  const c = new Cluster({ n: 5 });
+  c.elect(1);
+  c.forwarded(1, 4, "a");
+  const accepts = c.pending(where({ type: "accept" })).map((m) => as(m, "accept"));
+  t.deepEqual(
+    accepts.map((a) => [a.to, a.shareVoteWith]),
+    [
+      [2, 4],
+      [3, null],
+      [4, null],
+      [5, null],
+    ],
+    "one witness: with the leader's vote and the waiter's own, a quorum of three",
+  );
+  c.deliver(where({ type: "accept" }));
+  t.deepEqual(
+    c.pending(where({ type: "accepted" })).map((m) => [m.from, m.to]),
+    [
+      [2, 1],
+      [2, 4],
+      [3, 1],
+      [4, 1],
+      [5, 1],
+    ],
+  );
+  c.deliver(where({ type: "accepted", to: 4 }));
+  t.deepEqual(c.log(4), ["a"], "three votes: learned with no Commit");
+  t.is(c.node(4).status().learnedFromVotes, 1);
+  t.deepEqual(c.log(1), [], "the leader has heard no vote yet");
+  c.deliverAll();
+  for (const id of [1, 2, 3, 5]) t.deepEqual(c.log(id), ["a"], `node ${id}`);
+  t.is(c.node(4).status().learnedFromVotes, 1, "the Commit after it changes nothing");
+});
+
+test("a vote shared before the waiter's own Accept arrives counts once it accepts", (t) => {
+  const c = new Cluster({ n: 5 });
+  c.elect(1);
+  c.forwarded(1, 3, "a");
+  c.deliver(where({ type: "accept", to: 2 }));
+  c.deliver(where({ type: "accepted", from: 2, to: 3 }));
+  t.deepEqual(c.log(3), [], "a quorum of votes, but no value here yet");
+  c.deliver(where({ type: "accept", to: 3 }));
+  t.deepEqual(c.log(3), ["a"]);
+});
+
+test("with seven replicas the waiter needs two witnesses, and learns only from both", (t) => {
+  const c = new Cluster({ n: 7 });
+  c.elect(1);
+  c.forwarded(1, 2, "a");
+  t.deepEqual(
+    c
+      .pending(where({ type: "accept" }))
+      .map((m) => as(m, "accept"))
+      .filter((a) => a.shareVoteWith === 2)
+      .map((a) => a.to),
+    [3, 4],
+  );
+  c.deliver(where({ type: "accept" }));
+  c.deliver(where({ type: "accepted", from: 3, to: 2 }));
+  t.deepEqual(c.log(2), [], "three votes of the four a quorum needs");
+  c.deliver(where({ type: "accepted", from: 4, to: 2 }));
+  t.deepEqual(c.log(2), ["a"]);
+});
+
+test("a shared vote in another ballot than the one this follower accepted teaches nothing", (t) => {
+  const c = new Cluster({ n: 5 });
+  // Node 2 accepted "x" in ballot (1,1); nodes 3 and 4 say they voted in ballot (2,5).
+  c.step(msg.accept(1, 2, ballot(1, 1), 1, batch("x")));
+  c.step(msg.accepted(3, 2, ballot(2, 5), 1));
+  c.step(msg.accepted(4, 2, ballot(2, 5), 1));
+  t.deepEqual(c.log(2), []);
+  t.is(c.node(2).status().learnedFromVotes, 0);
+  c.step(msg.accepted(3, 2, ballot(1, 1), 1));
+  t.deepEqual(c.log(2), [], "a vote in (1,1) after one in (2,5) is from a dead ballot here");
+});
+
+test("a vote is only shared in answer to the ballot owner's Accept, whose vote it implies", (t) => {
+  const c = new Cluster({ n: 5 });
+  c.step(msg.accept(3, 2, ballot(1, 1), 1, batch("x"), { shareVoteWith: 4 }));
+  t.deepEqual(
+    c.pending(where({ type: "accepted" })).map((m) => m.to),
+    [3],
+    "answered to the sender alone",
+  );
+});
+
+test("votes are not shared under load, for the leader's own clients, or for commands from several followers", (t) => {
+  const c = new Cluster({ n: 5, config: { window: 8 } });
+  c.elect(1);
+  c.forwarded(1, 2, "a");
+  c.forwarded(1, 2, "b");
+  c.propose(1, "own");
+  const shared = () =>
+    c
+      .pending(where({ type: "accept", to: 3 }))
+      .map((m) => as(m, "accept"))
+      .map((a) => [a.index, a.shareVoteWith]);
+  t.deepEqual(shared(), [
+    [1, 2],
+    [2, null],
+    [3, null],
+  ]);
+  c.deliverAll();
+  c.propose(1, "own");
+  c.deliverAll();
+  t.is(c.node(2).status().learnedFromVotes + c.node(3).status().learnedFromVotes, 1);
+  t.true(
+    c
+      .sentOf(where({ type: "accept" }))
+      .map((m) => as(m, "accept"))
+      .filter((a) => a.index === 4)
+      .every((a) => a.shareVoteWith === null),
+    "the leader's own command: nobody to share with",
+  );
+});
+
+test("with three replicas nothing is shared: a follower learns as it accepts", (t) => {
+  const c = new Cluster({ n: 3 });
+  c.elect(1);
+  c.forwarded(1, 2, "a");
+  t.true(c.pending(where({ type: "accept" })).every((m) => as(m, "accept").shareVoteWith === null));
+});
