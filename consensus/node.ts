@@ -224,17 +224,6 @@ export class PaxosNode {
   }
 
   step(m: Message): Effects {
-    this.receive(m);
-    return this.finish();
-  }
-
-  /** Messages that arrived together (one batch from a peer): one set of effects for all. */
-  stepAll(messages: readonly Message[]): Effects {
-    for (const m of messages) this.receive(m);
-    return this.finish();
-  }
-
-  private receive(m: Message): void {
     invariant(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`);
     this.leader.heard(m.from);
     switch (m.type) {
@@ -272,6 +261,7 @@ export class PaxosNode {
         this.onCatchUpReply(m);
         break;
     }
+    return this.finish();
   }
 
   // ---- acceptor -------------------------------------------------------------

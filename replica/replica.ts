@@ -123,17 +123,18 @@ export class Replica implements KvService {
       this.config.peers,
       {
         onMessages: (messages) => {
-          // A peer with a different --peers map could address someone else:
-          // drop it loudly rather than let the core's invariant stop us.
-          const ours = messages.filter((m) => m.to === this.id);
           for (const m of messages) {
-            if (m.to === this.id) continue;
-            this.log.error("dropped a message addressed to another replica (check --peers)", {
-              from: m.from,
-              to: m.to,
-            });
+            // A peer with a different --peers map could address someone else:
+            // drop it loudly rather than let the core's invariant stop us.
+            if (m.to !== this.id) {
+              this.log.error("dropped a message addressed to another replica (check --peers)", {
+                from: m.from,
+                to: m.to,
+              });
+              continue;
+            }
+            this.input((core) => core.step(m));
           }
-          if (ours.length > 0) this.input((core) => core.stepAll(ours));
         },
         onForward: (request) => this.onForward(request),
         onFetchSnapshot: (minIndex) => this.serveSnapshot(minIndex),
@@ -179,17 +180,9 @@ export class Replica implements KvService {
   }
 
   private carryOut(effects: Effects): void {
-    const { messages, decided } = effects;
-    // Our votes are on the leader's path to choosing; applying what we just
-    // learned (say, from the watermark on the Accept we vote for) is not, so
-    // they leave first instead of at the end of the turn.
-    if (decided.length > 0 && messages.some((m) => m.type === "accepted")) {
-      this.transport?.sendNow(messages);
-    } else if (messages.length > 0) {
-      this.transport?.send(messages);
-    }
-    for (const entry of decided) this.machine.apply(entry);
-    if (decided.length > 0) this.maybeSnapshot();
+    if (effects.messages.length > 0) this.transport?.send(effects.messages);
+    for (const entry of effects.decided) this.machine.apply(entry);
+    if (effects.decided.length > 0) this.maybeSnapshot();
     if (effects.requestRound) this.requestRound();
     if (effects.relinquish) this.relinquish();
     if (effects.snapshotNeeded) void this.fetchSnapshot(effects.snapshotNeeded);

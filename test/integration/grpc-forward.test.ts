@@ -37,7 +37,6 @@ async function pair(
   t: ExecutionContext,
   options: PeerTransportOptions = {},
   hold: (request: ForwardRequest) => boolean = () => false,
-  leaderOptions: PeerTransportOptions = {},
 ): Promise<Pair> {
   const addresses = new Map([
     [n1, `127.0.0.1:${await freePort()}`],
@@ -69,7 +68,6 @@ async function pair(
           : Promise.resolve(done(request.command)),
     },
     log,
-    leaderOptions,
   );
   await follower.start(addresses.get(n1)!);
   await leader.start(addresses.get(n2)!);
@@ -344,68 +342,4 @@ test("a forward nobody answers fails at its own deadline", async (t) => {
   t.true(error.unknown);
   t.true(ms >= 290 && ms < 2_000, `failed after ${ms} ms`);
   t.is(forwardStats(p).inFlight, 0);
-});
-
-/** The leader's chosen watermark for the follower; `heartbeat` or `readSeq` ask for an answer. */
-const commit = (extra: { heartbeat?: boolean; readSeq?: number } = {}): Message => ({
-  type: "commit",
-  from: n2,
-  to: n1,
-  ballot: { round: 1, nodeId: 2 },
-  chosenIndex: 5,
-  disposeBelow: 1,
-  horizon: 0,
-  heartbeat: extra.heartbeat ?? false,
-  ...(extra.readSeq ? { readSeq: extra.readSeq } : {}),
-});
-
-const notWarmUp = (request: ForwardRequest) =>
-  Buffer.from(request.command).toString() !== "warm-up";
-
-test("a batch of nothing but watermark Commits waits for the leader's next batch to that peer and leaves with it", async (t) => {
-  // A hold far beyond the test's deadlines: whatever arrives was not held.
-  const p = await pair(t, {}, () => false, { loneCommitHoldMs: 600_000 });
-  await warmUp(p);
-  const before = linkStats(p.leader, 1).batchesSent;
-  p.leader.send([commit()]);
-  await new Promise(setImmediate); // the turn's flush has run
-  t.is(linkStats(p.leader, 1).batchesSent, before, "held: nothing else for that peer this turn");
-  p.leader.send([accepted(2, 1, 6)]);
-  await waitFor(() => p.toFollower.length === 2, { timeoutMs: 5_000, message: "both arrive" });
-  t.deepEqual(
-    p.toFollower.map((m) => m.type),
-    ["commit", "accepted"],
-  );
-  t.is(linkStats(p.leader, 1).batchesSent - before, 1, "one batch for both");
-});
-
-test("a held Commit leaves on its own when the hold is over", async (t) => {
-  const p = await pair(t, {}, () => false, { loneCommitHoldMs: 20 });
-  await warmUp(p);
-  p.leader.send([commit()]);
-  await waitFor(() => p.toFollower.length === 1, { timeoutMs: 5_000, message: "the Commit" });
-  t.is(p.toFollower[0]!.type, "commit");
-});
-
-test("a Commit that asks for an answer, or for a peer whose forwarded command waits on the leader, is never held", async (t) => {
-  const p = await pair(t, {}, notWarmUp, { loneCommitHoldMs: 600_000 });
-  await warmUp(p);
-  p.leader.send([commit({ heartbeat: true })]);
-  await waitFor(() => p.toFollower.length === 1, { timeoutMs: 5_000, message: "the heartbeat" });
-  p.leader.send([commit({ readSeq: 3 })]);
-  await waitFor(() => p.toFollower.length === 2, { timeoutMs: 5_000, message: "the read round" });
-  const reply = p.follower.forward(n2, Buffer.from("put a"), 5_000);
-  await waitFor(() => p.held.length === 1, { timeoutMs: 5_000, message: "the forward arrives" });
-  p.leader.send([commit()]);
-  await waitFor(() => p.toFollower.length === 3, {
-    timeoutMs: 5_000,
-    message: "the Commit the follower's client may be waiting for",
-  });
-  p.held[0]!.answer(done(p.held[0]!.request.command));
-  t.is(text(await reply), "done:put a");
-  // Answered: the peer waits on nothing here, so a lone Commit waits again.
-  const before = linkStats(p.leader, 1).batchesSent;
-  p.leader.send([commit()]);
-  await new Promise(setImmediate);
-  t.is(linkStats(p.leader, 1).batchesSent, before);
 });

@@ -363,33 +363,3 @@ test("with three replicas nothing is shared: a follower learns as it accepts", (
   c.forwarded(1, 2, "a");
   t.true(c.pending(where({ type: "accept" })).every((m) => as(m, "accept").shareVoteWith === null));
 });
-
-test("messages that arrived together step as one input: the effects of each, in order, at once", (t) => {
-  const arrived = [
-    msg.accept(1, 2, ballot(1, 1), 1, batch("a")),
-    msg.commit(1, 2, ballot(1, 1), 1),
-    msg.accept(1, 2, ballot(1, 1), 2, batch("b"), { chosenIndex: 1 }),
-  ];
-  const one = new Cluster({ n: 5 });
-  const each = arrived.map((m) => one.node(2).step(m));
-  const together = new Cluster({ n: 5 }).node(2).stepAll(arrived);
-  t.deepEqual(
-    together.messages,
-    each.flatMap((fx) => fx.messages),
-  );
-  t.deepEqual(
-    together.decided,
-    each.flatMap((fx) => fx.decided),
-  );
-  t.deepEqual(
-    together.decided.map((d) => d.index),
-    [1],
-  );
-  t.deepEqual(
-    together.messages.map((m) => [m.type, "index" in m ? m.index : null]),
-    [
-      ["accepted", 1],
-      ["accepted", 2],
-    ],
-  );
-});

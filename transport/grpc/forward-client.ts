@@ -79,11 +79,6 @@ export class Forwarder {
     });
   }
 
-  /** Forwards are queued for the next flush. */
-  get hasOutbox(): boolean {
-    return this.outbox.length > 0;
-  }
-
   /** The forwards queued since the last call that still await an answer: they leave now. */
   takeOutbox(): ForwardedWire[] {
     if (this.outbox.length === 0) return this.outbox;

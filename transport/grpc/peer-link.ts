@@ -11,12 +11,6 @@ import { PeerService } from "./proto";
 /** Batches written but not yet flushed to a peer before we start dropping (Paxos resends). */
 const MAX_UNFLUSHED_BATCHES = 256;
 const MIN_BACKOFF_MS = 50;
-/**
- * How long a batch of nothing but watermark Commits may wait for company
- * (see PeerLink.flush). At light load the leader's next Accept, which
- * carries the watermark too, usually leaves well within it.
- */
-export const LONE_COMMIT_HOLD_MS = 3;
 const MAX_BACKOFF_MS = 1_000;
 
 /** Bounds on one snapshot transfer (see PeerLink.fetchSnapshot). */
@@ -56,9 +50,6 @@ export class PeerLink {
   private wasUp = false;
   private messages: Message[] = [];
   private replies: ForwardReplyWire[] = [];
-  /** Commands the peer forwarded us that we have not answered yet. */
-  private answersOwed = 0;
-  private holdTimer: NodeJS.Timeout | null = null;
   /** The peer's forwarding session, from the last forwards it sent us: our answers name it. */
   private peerSession = 0;
   dropped = 0;
@@ -74,7 +65,6 @@ export class PeerLink {
     private readonly self: NodeId,
     forwardLimits: ForwardLimits,
     wake: () => void,
-    private readonly loneCommitHoldMs: number = LONE_COMMIT_HOLD_MS,
   ) {
     this.client = new PeerService(
       address,
@@ -123,10 +113,9 @@ export class PeerLink {
     return this.forwarder.forward(command, timeoutMs);
   }
 
-  /** The peer forwarded us `count` commands under `session`: answers will name it. */
-  forwardsFrom(session: number, count: number): void {
+  /** The peer forwarded us commands under `session`: answers will name it. */
+  forwardsFrom(session: number): void {
     this.peerSession = session;
-    this.answersOwed += count;
   }
 
   /**
@@ -135,7 +124,6 @@ export class PeerLink {
    * restarted, and nobody waits for it.
    */
   reply(session: number, reply: ForwardReplyWire): void {
-    this.answersOwed = Math.max(0, this.answersOwed - 1);
     if (session !== this.peerSession) {
       this.repliesDropped++;
       return;
@@ -151,40 +139,8 @@ export class PeerLink {
   /**
    * Writes what was queued this turn as one batch (more when forwards or
    * answers are large: about 4 MiB of them per batch).
-   *
-   * A batch of nothing but the leader's watermark Commits, to a peer none of
-   * whose forwarded commands waits on us, is held for up to
-   * `loneCommitHoldMs` to leave with the next batch (the next Accept carries
-   * the watermark as well). Nobody waits on it: a peer's own client waits on
-   * its forwarded command, and its linearizable reads on read-index rounds,
-   * which are never held. At light load it spares the peer a wake-up and
-   * both sides a gRPC message per instance; under load a turn rarely has
-   * only Commits for a peer.
    */
   flush(): void {
-    if (this.holdsLoneCommits()) {
-      this.holdTimer ??= setTimeout(this.flushHeld, this.loneCommitHoldMs);
-      return;
-    }
-    if (this.holdTimer) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = null;
-    }
-    this.flushNow();
-  }
-
-  private readonly flushHeld = (): void => {
-    this.holdTimer = null;
-    this.flushNow();
-  };
-
-  private holdsLoneCommits(): boolean {
-    if (this.answersOwed > 0 || this.replies.length > 0 || this.forwarder.hasOutbox) return false;
-    if (this.messages.length === 0) return false;
-    return this.messages.every((m) => m.type === "commit" && !m.heartbeat && !m.readSeq);
-  }
-
-  private flushNow(): void {
     const forwards = this.forwarder.takeOutbox();
     if (this.messages.length === 0 && forwards.length === 0 && this.replies.length === 0) return;
     const messages = this.messages;
@@ -288,7 +244,6 @@ export class PeerLink {
   close(): void {
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.holdTimer) clearTimeout(this.holdTimer);
     this.forwarder.close();
     this.stream?.end();
     this.stream = null;

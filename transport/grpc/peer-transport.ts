@@ -2,7 +2,7 @@ import { type Message, type NodeId, nodeId } from "../../consensus";
 import type { Logger } from "../log";
 import { ForwardError, type ForwardReply, type ForwardReplyWire, replyWire } from "./forward";
 import type { DecodedPaxosBatch } from "./paxos-codec";
-import { LONE_COMMIT_HOLD_MS, PeerLink, type SnapshotLimits } from "./peer-link";
+import { PeerLink, type SnapshotLimits } from "./peer-link";
 import { type PeerHandlers, PeerServer, type SnapshotChunk } from "./peer-server";
 
 export interface PeerTransportOptions {
@@ -10,8 +10,6 @@ export interface PeerTransportOptions {
   readonly maxForwardsInFlight?: number;
   /** Their command bytes, likewise (default 32 MiB). */
   readonly maxForwardBytesInFlight?: number;
-  /** How long a batch of lone watermark Commits may wait for company (see PeerLink.flush). */
-  readonly loneCommitHoldMs?: number;
 }
 
 export interface PeerLinkStats {
@@ -71,7 +69,6 @@ export class PeerTransport {
           bytes: this.options.maxForwardBytesInFlight ?? 32 * 1024 * 1024,
         },
         this.scheduleFlush,
-        this.options.loneCommitHoldMs ?? LONE_COMMIT_HOLD_MS,
       );
       this.links.set(id, link);
     }
@@ -81,25 +78,12 @@ export class PeerTransport {
   /** Queues messages for their peers: they leave at the end of this turn. */
   send(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    this.enqueue(messages);
-    this.scheduleFlush();
-  }
-
-  /** Sends messages now, not at the end of the turn (what else their peers have queued goes too). */
-  sendNow(messages: readonly Message[]): void {
-    for (const link of this.enqueue(messages)) link.flush();
-  }
-
-  private enqueue(messages: readonly Message[]): Set<PeerLink> {
-    const links = new Set<PeerLink>();
     for (const m of messages) {
       const link = this.links.get(m.to);
-      if (link) {
-        link.queue(m);
-        links.add(link);
-      } else this.log.error("message for an unknown peer", { to: m.to });
+      if (link) link.queue(m);
+      else this.log.error("message for an unknown peer", { to: m.to });
     }
-    return links;
+    this.scheduleFlush();
   }
 
   /** Asks for the end-of-turn flush (see PeerHandlers.beforeFlush). */
@@ -133,7 +117,7 @@ export class PeerTransport {
       return;
     }
     const session = batch.forwardSession;
-    link.forwardsFrom(session, batch.forwards.length);
+    link.forwardsFrom(session);
     const answer = (reply: ForwardReplyWire) => {
       link.reply(session, reply);
       this.scheduleFlush();
