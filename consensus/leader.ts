@@ -84,8 +84,6 @@ export class Leader {
   private wantsToLead = false;
   private retryAt = 0;
   private pending: Uint8Array[] = [];
-  /** The one follower that forwarded every pending command; null: none, or several. */
-  private pendingWaiter: NodeId | null = null;
   private readonly progress = new Map<NodeId, Progress>();
   /** The tick at which each peer was last heard from (any message). */
   private readonly lastHeard = new Map<NodeId, number>();
@@ -168,17 +166,11 @@ export class Leader {
     else if (this.phase.kind === "follower") this.requestRound();
   }
 
-  /**
-   * Queues client commands. `waiter` is the follower that forwarded them for
-   * its clients (null: our own clients'), which may then learn their instance
-   * from shared votes (see proposeAt).
-   */
-  propose(commands: readonly Uint8Array[], waiter: NodeId | null = null): void {
+  propose(commands: readonly Uint8Array[]): void {
     if (!this.wantsToLead) {
       this.host.out.rejected.push(...commands);
       return;
     }
-    this.pendingWaiter = this.pending.length === 0 || this.pendingWaiter === waiter ? waiter : null;
     const room = this.host.config.maxPendingCommands - this.pending.length;
     if (room < commands.length) this.host.out.rejected.push(...commands.slice(Math.max(room, 0)));
     if (room > 0)
@@ -308,8 +300,7 @@ export class Leader {
         this.phase.nextIndex++;
       }
       const commands = this.pending.splice(0, count);
-      const value: Value = { type: "batch", commands };
-      if (!this.proposeAt(this.phase.nextIndex, value, this.pendingWaiter)) {
+      if (!this.proposeAt(this.phase.nextIndex, { type: "batch", commands })) {
         this.pending.unshift(...commands);
         return;
       }
@@ -317,11 +308,8 @@ export class Leader {
     }
   }
 
-  /**
-   * Phase 2 for one instance; false if our own acceptor refused (we were
-   * preempted). `waiter`: the one follower whose clients wait on it, if any.
-   */
-  private proposeAt(index: LogIndex, value: Value, waiter: NodeId | null = null): boolean {
+  /** Phase 2 for one instance; false if our own acceptor refused (we were preempted). */
+  private proposeAt(index: LogIndex, value: Value): boolean {
     const phase = this.phase;
     invariant(phase.kind === "leading", () => "proposing without leading");
     const { acceptor, learner, out } = this.host;
@@ -335,7 +323,6 @@ export class Leader {
       this.preempted(`own acceptor refused instance ${index}: ${outcome}`);
       return false;
     }
-    const witnesses = this.witnessesFor(waiter, phase.inFlight.size);
     phase.inFlight.set(index, { value, acceptedBy: new Set([this.id]), sentAt: this.host.now });
     phase.announced = learner.chosenIndex;
     for (const to of this.peers) {
@@ -348,28 +335,10 @@ export class Leader {
         value,
         horizon: phase.horizon,
         chosenIndex: learner.chosenIndex,
-        shareVoteWith: witnesses.includes(to) ? waiter : null,
       });
     }
     this.checkChosen(index);
     return true;
-  }
-
-  /**
-   * The acceptors asked to share their vote with `waiter`. Its client waits
-   * for it to hear that the instance is chosen; our Commit would tell it a
-   * round trip after the votes reach us. Instead quorum - 2 acceptors also
-   * vote to it directly: with ours and its own that is a quorum, one hop
-   * sooner, for quorum - 2 more messages. Only with nothing else in flight
-   * (light load, where latency is the client's whole wait): under load the
-   * pipeline hides the hop and the messages would cost throughput. With three
-   * replicas a follower learns as it accepts: nothing to share.
-   */
-  private witnessesFor(waiter: NodeId | null, inFlight: number): readonly NodeId[] {
-    if (waiter === null || inFlight > 0 || this.quorum <= 2 || !this.peers.includes(waiter)) {
-      return [];
-    }
-    return this.peers.filter((p) => p !== waiter).slice(0, this.quorum - 2);
   }
 
   onAccepted(m: Accepted): void {
@@ -562,7 +531,6 @@ export class Leader {
           value: instance.value,
           horizon: phase.horizon,
           chosenIndex: learner.chosenIndex,
-          shareVoteWith: null,
         });
       }
     }

@@ -71,9 +71,6 @@ export interface Disposed extends Envelope {
  * Phase 2a. `horizon` is the last index that this ballot's Phase 1 recovered
  * (recovering replicas must learn up to it before they vote in Phase 1
  * again); `chosenIndex` piggybacks the leader's chosen watermark.
- * `shareVoteWith` names a replica the acceptor also sends its Accepted to:
- * the follower whose client waits on this instance, which then learns it from
- * a quorum of votes a hop before the leader's Commit could tell it.
  */
 export interface Accept extends Envelope {
   readonly type: "accept";
@@ -82,10 +79,8 @@ export interface Accept extends Envelope {
   readonly value: Value;
   readonly horizon: LogIndex;
   readonly chosenIndex: LogIndex;
-  readonly shareVoteWith: NodeId | null;
 }
 
-/** Phase 2b: to the ballot's owner, and to the replica the Accept asked to share it with. */
 export interface Accepted extends Envelope {
   readonly type: "accepted";
   readonly ballot: Ballot;

@@ -6,7 +6,6 @@ import { Leader, type LeaderHost } from "./leader";
 import { Learner } from "./learner";
 import type {
   Accept,
-  Accepted,
   CatchUp,
   CatchUpReply,
   Commit,
@@ -16,7 +15,6 @@ import type {
 } from "./messages";
 import {
   type Ballot,
-  ballotEquals,
   ballotLess,
   fenceBallot,
   formatBallot,
@@ -56,8 +54,6 @@ export interface NodeStatus {
   readonly pending: number;
   readonly retainedEntries: number;
   readonly acceptorInstances: number;
-  /** Instances this replica learned from shared votes, before any Commit said so. */
-  readonly learnedFromVotes: number;
   readonly peers: readonly {
     id: NodeId;
     learnedIndex: LogIndex | null;
@@ -95,9 +91,6 @@ export class PaxosNode {
   private catchUpAt = 0;
   private catchUpAttempt = 0;
   private snapshotWaitUntil = -1;
-  /** Shared votes (Accept.shareVoteWith) per unlearned instance, in the highest ballot heard. */
-  private readonly sharedVotes = new Map<LogIndex, { ballot: Ballot; voters: Set<number> }>();
-  private learnedByVotes = 0;
 
   constructor(
     readonly config: CoreConfig,
@@ -161,9 +154,8 @@ export class PaxosNode {
     return this.finish();
   }
 
-  /** Client commands; `waiter` is the follower that forwarded them, if one did. */
-  propose(commands: readonly Uint8Array[], waiter: NodeId | null = null): Effects {
-    this.leader.propose(commands, waiter);
+  propose(commands: readonly Uint8Array[]): Effects {
+    this.leader.propose(commands);
     return this.finish();
   }
 
@@ -196,7 +188,6 @@ export class PaxosNode {
   installSnapshot(index: LogIndex): Effects {
     this.snapshotWaitUntil = -1;
     if (this.learner.installSnapshot(index, this.out.decided)) {
-      for (const i of this.sharedVotes.keys()) if (i <= index) this.sharedVotes.delete(i);
       this.dispose(index + 1);
       this.leader.snapshotInstalled(index);
       this.checkRecovered();
@@ -246,7 +237,6 @@ export class PaxosNode {
         break;
       case "accepted":
         this.leader.onAccepted(m);
-        this.onSharedVote(m);
         break;
       case "commit":
         this.onCommit(m);
@@ -306,13 +296,13 @@ export class PaxosNode {
       this.nack(m.from, m.ballot);
       return;
     }
-    const vote = { type: "accepted", from: this.id, ballot: m.ballot, index: m.index } as const;
-    this.out.send({ ...vote, to: m.from });
-    // Shared only when the sender owns the ballot, whose vote ours then implies.
-    const shareWith = m.ballot.nodeId === m.from ? m.shareVoteWith : null;
-    if (shareWith !== null && shareWith !== this.id && shareWith !== m.from) {
-      this.out.send({ ...vote, to: shareWith });
-    }
+    this.out.send({
+      type: "accepted",
+      from: this.id,
+      to: m.from,
+      ballot: m.ballot,
+      index: m.index,
+    });
     this.leader.observeBallot(m.ballot, m.from);
     this.followLeader(m.from, m.ballot, m.horizon, m.chosenIndex);
     // Chosen means a quorum voted for (ballot, index, value). The owner of a
@@ -321,50 +311,6 @@ export class PaxosNode {
     // two: where two is a quorum (three replicas), we learn it now instead of
     // a round trip later from the Commit, and answer our clients sooner.
     if (m.ballot.nodeId === m.from && this.quorum <= 2) this.learn(m.index, m.value);
-    else this.learnFromVotes(m.index);
-  }
-
-  /**
-   * Another acceptor's vote, shared with us (Accept.shareVoteWith). Votes for our
-   * own ballots are the leader's to count. Each vote in ballot b is a fact
-   * that outlives any crash, and it implies the vote of b's owner: it is only
-   * shared in answer to the owner's Accept, sent after the owner voted.
-   */
-  private onSharedVote(m: Accepted): void {
-    if (m.ballot.nodeId === this.id) return;
-    // A vote in a ballot above ours: its owner finished Phase 1, ours is over.
-    this.leader.observeBallot(m.ballot, m.from);
-    if (m.index <= this.learner.chosenIndex || this.learner.valueAt(m.index) !== undefined) return;
-    const tally = this.sharedVotes.get(m.index);
-    if (tally === undefined || ballotLess(tally.ballot, m.ballot)) {
-      // Votes are only shared at light load; a flood of them is not worth the memory.
-      if (tally === undefined && this.sharedVotes.size >= LEARN_SCAN_LIMIT) return;
-      this.sharedVotes.set(m.index, {
-        ballot: m.ballot,
-        voters: new Set<number>([m.ballot.nodeId, m.from]),
-      });
-    } else if (ballotEquals(tally.ballot, m.ballot)) {
-      tally.voters.add(m.from);
-    } else {
-      return; // a vote in a lower ballot than one already counted here
-    }
-    this.learnFromVotes(m.index);
-  }
-
-  /**
-   * Learns `index` once a quorum voted in one ballot and this replica holds
-   * that ballot's value: its own acceptance in the same ballot, which is also
-   * its own vote.
-   */
-  private learnFromVotes(index: LogIndex): void {
-    const tally = this.sharedVotes.get(index);
-    const accepted = this.acceptor.acceptedAt(index);
-    if (!tally || !accepted || !ballotEquals(accepted.ballot, tally.ballot)) return;
-    const votes = tally.voters.size + (tally.voters.has(this.id) ? 0 : 1);
-    if (votes < this.quorum) return;
-    this.sharedVotes.delete(index);
-    this.learnedByVotes++;
-    this.learn(index, accepted.value);
   }
 
   private nack(to: NodeId, ballot: Ballot): void {
@@ -455,7 +401,6 @@ export class PaxosNode {
   }
 
   private learn(index: LogIndex, value: Value): void {
-    this.sharedVotes.delete(index);
     this.learner.learn(index, value, this.out.decided);
     this.leader.onLearned(index, value);
     this.checkRecovered();
@@ -564,7 +509,6 @@ export class PaxosNode {
       pending: this.leader.pendingCount,
       retainedEntries: this.learner.retained,
       acceptorInstances: this.acceptor.size,
-      learnedFromVotes: this.learnedByVotes,
       peers: this.peers.map((id) => {
         const p = this.leader.progressOf(id);
         return { id, learnedIndex: p?.learnedIndex ?? null, incarnation: p?.incarnation ?? null };

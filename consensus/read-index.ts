@@ -8,8 +8,7 @@ import type { LogIndex, NodeId } from "./types";
  * index that may hold a value chosen before it arrived: the last index the
  * leader proposed in b (a value chosen in b was proposed by it, and may be
  * chosen, learned and applied by a follower before the leader hears of it:
- * with three replicas a follower learns as it accepts, with more from votes
- * shared with it), its chosen watermark,
+ * with three replicas a follower learns as it accepts), its chosen watermark,
  * or b's Phase 1 horizon (everything chosen by lower ballots), whichever is
  * highest. It is answered
  * once a quorum has confirmed, in replies to a message sent *after* the read

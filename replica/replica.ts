@@ -64,8 +64,6 @@ export class Replica implements KvService {
   private timer: NodeJS.Timeout | null = null;
   /** Commands to propose at the end of this turn, all in one batch. */
   private proposals: Uint8Array[] = [];
-  /** The one follower that forwarded every command in `proposals`; null: none, or several. */
-  private proposalsWaiter: NodeId | null = null;
   private roundRequested = false;
   private fetchingSnapshot = false;
   private lastSnapshotIndex = 0;
@@ -213,9 +211,8 @@ export class Replica implements KvService {
   private proposeTurn(): void {
     if (this.proposals.length === 0) return;
     const commands = this.proposals;
-    const waiter = this.proposalsWaiter;
     this.proposals = [];
-    this.input((core) => core.propose(commands, waiter));
+    this.input((core) => core.propose(commands));
   }
 
   private logEvent(event: Effects["events"][number]): void {
@@ -339,17 +336,14 @@ export class Replica implements KvService {
 
   /**
    * Proposes a command here and waits until it is applied (or refused).
-   * `bytes` is the command encoded once (by the forwarder, for a forwarded one);
-   * `via` is the replica that forwarded it (null: our own client's).
+   * `bytes` is the command encoded once (by the forwarder, for a forwarded one).
    */
   private proposeLocally(
     command: CommandHead,
     timeoutMs: number,
     bytes: Uint8Array,
-    via: NodeId | null,
   ): Promise<Settled> {
     const settled = this.waiters.wait(command.clientId, command.requestId, timeoutMs);
-    this.proposalsWaiter = this.proposals.length === 0 || this.proposalsWaiter === via ? via : null;
     this.proposals.push(bytes);
     this.transport?.scheduleFlush();
     return settled;
@@ -395,7 +389,7 @@ export class Replica implements KvService {
         reason = "this replica is not leading yet";
       } else if (this.leadsOrMayLead()) {
         encoded ??= encodeCommand(command);
-        const settled = await this.proposeLocally(command, remaining, encoded, null);
+        const settled = await this.proposeLocally(command, remaining, encoded);
         if (settled.kind === "applied")
           return { kind: "ok", result: settled.result, view: settled.view };
         if (settled.kind === "timeout") {
@@ -466,12 +460,7 @@ export class Replica implements KvService {
       if (read.kind === "timeout") return { outcome: "timeout", timeout: "no quorum confirmed" };
       return { outcome: "notLeader", notLeader: this.knownLeader() ?? 0 };
     }
-    const settled = await this.proposeLocally(
-      decoded.value,
-      timeoutMs,
-      request.command,
-      nodeId(request.via),
-    );
+    const settled = await this.proposeLocally(decoded.value, timeoutMs, request.command);
     switch (settled.kind) {
       case "applied":
         return {
@@ -605,7 +594,6 @@ export class Replica implements KvService {
       memory: { heapUsedBytes: mem.heapUsed, rssBytes: mem.rss },
       retainedEntries: status.retainedEntries,
       acceptorInstances: status.acceptorInstances,
-      learnedFromVotes: status.learnedFromVotes,
       waitingCommands: this.waiters.size,
       peerLinks: this.transport?.stats() ?? [],
     };

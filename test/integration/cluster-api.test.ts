@@ -371,7 +371,6 @@ test("/v1/cluster shows the replica's view of the cluster", async (t) => {
     "snapshotIndex",
     "retainedEntries",
     "acceptorInstances",
-    "learnedFromVotes",
     "waitingCommands",
   ]) {
     t.is(typeof view[field], "number", field);

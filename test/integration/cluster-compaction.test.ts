@@ -297,17 +297,7 @@ test("a request that would re-invoke a disposed instance is refused with Dispose
   const refusal = await waitFor(
     () => {
       transport.send([
-        {
-          type: "accept",
-          from,
-          to,
-          ballot,
-          index: 1,
-          value: NOOP,
-          horizon: 0,
-          chosenIndex: 0,
-          shareVoteWith: null,
-        },
+        { type: "accept", from, to, ballot, index: 1, value: NOOP, horizon: 0, chosenIndex: 0 },
         { type: "prepare", from, to, ballot, fromIndex: 1 },
       ] as Message[]);
       return received.find((m) => m.type === "disposed") ?? null;

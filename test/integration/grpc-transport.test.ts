@@ -45,7 +45,6 @@ const EVERY_MESSAGE: Message[] = [
     value: batch,
     horizon: 9,
     chosenIndex: 10,
-    shareVoteWith: nodeId(3),
   },
   { type: "accepted", from: n1, to: n2, ballot: b, index: 11 },
   {

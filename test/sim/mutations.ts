@@ -73,47 +73,12 @@ export const MUTATIONS: Record<
     rule: "a follower learns a value as it accepts it from the ballot's owner, though two votes are not a quorum",
     createNode: (config, start) => {
       const node = new PaxosNode(config, start);
-      // The node's quorum is read only by the follower's learning rules (the leader counts its own).
+      // The node's quorum is read only by that rule (the leader counts its own).
       (node as unknown as { quorum: number }).quorum = 2;
       return node;
     },
   },
 };
-
-/**
- * Broken cores whose bug only shows in a scenario the simulator rarely draws,
- * each with the first seed that found it in a longer search (from seed 1):
- * the test runs that seed alone. A seed's scenario depends on the
- * simulator's code: when that changes, search again rather than drop one.
- *
- * shared-votes-any-ballot needs a follower that accepted a value no later
- * Phase 1 quorum reported, and then a new leader's forwarded command for that
- * follower at the same index, with nothing else in flight: no seed below 27995
- * draws it (with 3 replicas, votes are never shared).
- */
-export const RARE_MUTATIONS: readonly {
-  readonly name: string;
-  readonly seed: number;
-  readonly replicas: number;
-  readonly rule: string;
-  readonly createNode: NodeFactory;
-}[] = [
-  {
-    name: "shared-votes-any-ballot",
-    seed: 27995,
-    replicas: 5,
-    rule: "a follower counts a shared vote for an instance as one for the value it accepted there, whatever ballot the vote was cast in",
-    createNode: (config, start) =>
-      new (class extends PaxosNode {
-        override step(m: Message) {
-          const own = m.type === "accepted" ? this.acceptor.acceptedAt(m.index) : undefined;
-          const recast =
-            m.type === "accepted" && own && !this.leading && m.ballot.nodeId !== this.id;
-          return super.step(recast ? { ...m, ballot: own.ballot } : m);
-        }
-      })(config, start),
-  },
-];
 
 /**
  * Answers each read at the index `rule` gave on its arrival, from the chosen

@@ -4,8 +4,6 @@ export interface SeedRunSummary {
   readonly seeds: number;
   readonly steps: number;
   readonly violations: number;
-  /** Instances learned from shared votes, over every seed: the path the simulator must exercise. */
-  readonly learnedFromVotes: number;
   /** Over every seed whose history was checked: ops and partitions checked, and their verdicts. */
   readonly history: HistoryTotals;
   readonly failures: readonly SimResult[];
@@ -33,7 +31,6 @@ export function runSeeds(
   const started = Date.now();
   let steps = 0;
   let violations = 0;
-  let learnedFromVotes = 0;
   const failures: SimResult[] = [];
   const history = { seeds: 0, ops: 0, partitions: 0, partitionsOk: 0, partitionsUnknown: 0 };
   for (let i = 0; i < count; i++) {
@@ -42,7 +39,6 @@ export function runSeeds(
     const result = runSeed({ ...options, seed, replicas });
     steps += result.steps;
     violations += result.violations.length;
-    learnedFromVotes += result.learnedFromVotes;
     if (result.history) {
       history.seeds++;
       history.ops += result.history.ops;
@@ -53,15 +49,7 @@ export function runSeeds(
     if (result.violations.length > 0) failures.push(result);
     onResult?.(result, i + 1);
   }
-  return {
-    seeds: count,
-    steps,
-    violations,
-    learnedFromVotes,
-    history,
-    failures,
-    elapsedMs: Date.now() - started,
-  };
+  return { seeds: count, steps, violations, history, failures, elapsedMs: Date.now() - started };
 }
 
 export function describeFailure(result: SimResult): string {

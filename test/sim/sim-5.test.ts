@@ -6,7 +6,5 @@ test("300 seeds, 5 replicas: no safety or liveness violation", (t) => {
   const summary = runSeeds(100_001, 300, { replicas: 5 });
   t.log(`steps: ${summary.steps} in ${summary.elapsedMs} ms`);
   t.true(summary.steps > 300 * 1000, "every seed ran the cluster for real");
-  t.log(`instances learned from shared votes: ${summary.learnedFromVotes}`);
-  t.true(summary.learnedFromVotes > 0, "the shared-vote learner ran under faults");
   t.deepEqual(summary.failures.map(describeFailure), []);
 });

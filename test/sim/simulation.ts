@@ -64,8 +64,6 @@ export interface SimResult {
   readonly commandsChosen: number;
   /** Read-index reads answered (and checked). */
   readonly readsServed: number;
-  /** Instances replicas learned from shared votes (Accept.shareVoteWith), crashed incarnations included. */
-  readonly learnedFromVotes: number;
   /** The clients' history as checked at the end; null when not checked (off, or another violation first). */
   readonly history: HistoryCheckSummary | null;
   readonly crashes: number;
@@ -160,12 +158,9 @@ export class Simulation {
   private readonly reads: boolean;
   /** Decides when clients read: a stream of its own, so reads do not reshuffle fault draws. */
   private readonly readRng: Prng;
-  /** Its own stream, so that modelling forwarders leaves every other draw of a seed as it was. */
-  private readonly forwarderRng: Prng;
   private nextReadId = 0;
   private maxApplied = 0;
   private readsServed = 0;
-  private learnedFromVotesByCrashed = 0;
   private readonly history = new SimHistory();
   private readonly quorumFaults: number;
 
@@ -180,7 +175,6 @@ export class Simulation {
     this.createNode = options.createNode ?? ((config, start) => new PaxosNode(config, start));
     this.reads = options.reads ?? true;
     this.readRng = new Prng(options.seed ^ 0x7ead);
-    this.forwarderRng = new Prng(options.seed ^ 0xf0d);
     // Each seed draws its own fault rates, so seeds explore different weather.
     // A third of the seeds have a laggard's weather: replicas that fall
     // behind while live, with the crashes that come with them, and no other
@@ -260,10 +254,6 @@ export class Simulation {
       chosen: this.chosen.size,
       commandsChosen: this.chosenCommands.size,
       readsServed: this.readsServed,
-      learnedFromVotes: [...this.replicas.values()].reduce(
-        (sum, r) => sum + r.node.status().learnedFromVotes,
-        this.learnedFromVotesByCrashed,
-      ),
       history,
       crashes: this.crashCount,
       violations: this.violations,
@@ -291,7 +281,6 @@ export class Simulation {
   }
 
   private crash(id: NodeId): void {
-    this.learnedFromVotesByCrashed += this.replicas.get(id)?.node.status().learnedFromVotes ?? 0;
     this.replicas.delete(id);
     this.downSince.set(id, this.now);
     this.crashCount++;
@@ -659,12 +648,7 @@ export class Simulation {
           ? this.elected
           : this.rng.pick(up);
       const replica = this.replicas.get(target)!;
-      // Half the commands come as if another replica forwarded them for its
-      // client (the core then has that replica learn from shared votes).
-      const f = this.forwarderRng;
-      const others = this.members.filter((id) => id !== target);
-      const via = f.chance(0.5) ? others[f.between(0, others.length - 1)]! : null;
-      this.schedule(1, () => this.onReplica(replica, (n) => n.propose([current.bytes], via)));
+      this.schedule(1, () => this.onReplica(replica, (n) => n.propose([current.bytes])));
     }
   }
 
@@ -679,33 +663,16 @@ export class Simulation {
       if (client.read || !this.readRng.chance(0.1)) continue;
       const up = [...this.replicas.keys()];
       if (up.length === 0) continue;
-      const target = this.readTarget(up);
+      const target =
+        this.elected !== null && this.replicas.has(this.elected) && this.readRng.chance(0.8)
+          ? this.elected
+          : up[this.readRng.between(0, up.length - 1)]!;
       const read = { id: ++this.nextReadId, sentAt: this.now, mustCover: this.maxApplied };
       client.read = read;
       this.history.invokeRead(read.id, client.id, this.now);
       const replica = this.replicas.get(target)!;
       this.schedule(1, () => this.onReplica(replica, (n) => n.readIndex(read.id)));
     }
-  }
-
-  /**
-   * The leader etcd names, mostly; else, half the time, a replica that still
-   * believes it leads though etcd moved on (a client that kept the leader it
-   * knew: where a deposed leader answers reads it must not, they land); else
-   * any replica.
-   */
-  private readTarget(up: readonly NodeId[]): NodeId {
-    const r = this.readRng;
-    if (this.elected !== null && this.replicas.has(this.elected) && r.chance(0.8)) {
-      return this.elected;
-    }
-    const formerLeaders = up.filter(
-      (id) => id !== this.elected && this.replicas.get(id)!.node.leading,
-    );
-    if (formerLeaders.length > 0 && r.chance(0.5)) {
-      return formerLeaders[r.between(0, formerLeaders.length - 1)]!;
-    }
-    return up[r.between(0, up.length - 1)]!;
   }
 
   private readAnswered(replica: SimReplica, id: number, index: LogIndex): void {

@@ -151,11 +151,6 @@ export class Cluster {
     return this.absorb(id, this.node(id).propose(commands.map(cmd)));
   }
 
-  /** Commands follower `via` forwarded to `id` for its clients. */
-  forwarded(id: NodeId | number, via: number, ...commands: string[]): Effects {
-    return this.absorb(id, this.node(id).propose(commands.map(cmd), nodeId(via)));
-  }
-
   setHint(leader: NodeId | number | null, on: readonly (NodeId | number)[] = this.ids): void {
     for (const id of on) {
       this.absorb(id, this.node(id).setLeaderHint(leader === null ? null : nodeId(leader)));
@@ -259,13 +254,6 @@ export function as<T extends MessageType>(
 
 /** Builders for messages a test injects by hand (as if from a peer). */
 export const msg = {
-  accepted: (from: number, to: number, b: Ballot, index: number): Message => ({
-    type: "accepted",
-    from: nodeId(from),
-    to: nodeId(to),
-    ballot: b,
-    index,
-  }),
   prepare: (from: number, to: number, b: Ballot, fromIndex: number): Message => ({
     type: "prepare",
     from: nodeId(from),
@@ -295,7 +283,7 @@ export const msg = {
     b: Ballot,
     index: number,
     value: Value,
-    extra: { horizon?: number; chosenIndex?: number; shareVoteWith?: number } = {},
+    extra: { horizon?: number; chosenIndex?: number } = {},
   ): Message => ({
     type: "accept",
     from: nodeId(from),
@@ -305,7 +293,6 @@ export const msg = {
     value,
     horizon: extra.horizon ?? 0,
     chosenIndex: extra.chosenIndex ?? 0,
-    shareVoteWith: extra.shareVoteWith === undefined ? null : nodeId(extra.shareVoteWith),
   }),
   commit: (
     from: number,

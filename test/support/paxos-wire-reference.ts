@@ -66,7 +66,6 @@ export function toWire(m: Message): WireMessage {
           value: toWireValue(m.value),
           horizon: m.horizon,
           chosenIndex: m.chosenIndex,
-          shareVoteWith: m.shareVoteWith ?? 0,
         },
       };
     case "accepted":
@@ -167,7 +166,6 @@ export function fromWire(w: WireMessage): Message | null {
         value: fromWireValue(b.value),
         horizon: b.horizon,
         chosenIndex: b.chosenIndex,
-        shareVoteWith: b.shareVoteWith ? nodeId(b.shareVoteWith) : null,
       };
     case "accepted":
       return { type: "accepted", from, to, ballot: fromWireBallot(b.ballot), index: b.index };

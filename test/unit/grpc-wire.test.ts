@@ -107,7 +107,6 @@ function arbMessage(): fc.Arbitrary<Message> {
       value: arbValue(),
       horizon: arbIndex(),
       chosenIndex: arbIndex(),
-      shareVoteWith: fc.option(arbNode(), { nil: null }),
     }),
     fc.record({ type: c("accepted"), ...head, ballot: arbBallot(), index: arbIndex() }),
     fc.record(

@@ -212,8 +212,6 @@ function writeBody(w: ProtoWriter, m: Message): void {
       w.uint(1, m.index);
       break;
     case "accept":
-      // Replica ids start at 1: 0 (absent) is "share with nobody".
-      w.uint(6, m.shareVoteWith ?? 0);
       w.uint(5, m.chosenIndex);
       w.uint(4, m.horizon);
       writeValue(w, 3, m.value);
@@ -350,7 +348,6 @@ function readBody(r: ProtoReader, field: number, end: number, from: NodeId, to: 
         value: f.value,
         horizon: int[4]!,
         chosenIndex: int[5]!,
-        shareVoteWith: int[6] ? nodeId(int[6]) : null,
       };
     case 8:
       return { type: "accepted", from, to, ballot: ballot(1), index: int[2]! };

@@ -51,8 +51,6 @@ export interface ClusterView {
   readonly retainedEntries: number;
   /** Consensus instances the acceptor still holds (not yet disposed). */
   readonly acceptorInstances: number;
-  /** Instances learned from the votes acceptors shared at light load, before the leader's Commit. */
-  readonly learnedFromVotes: number;
   /** Client commands this replica is waiting to see applied (proposed, or forwarded by it). */
   readonly waitingCommands: number;
   /** This replica's gRPC links: batches each way, Paxos messages sent and dropped, forwards. */
