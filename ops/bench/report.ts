@@ -28,33 +28,68 @@ const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : "-";
 
 /**
+ * paxlog/etcd ratios of one per-window figure, windows paired in the order
+ * they ran (window k of one system ran next to window k of the other), so
+ * each is a comparison at one moment. Undefined without two systems or when
+ * an etcd window's figure is 0.
+ */
+function windowRatios(
+  paxlog: readonly number[] | undefined,
+  etcd: readonly number[] | undefined,
+): number[] | undefined {
+  if (!paxlog || !etcd) return undefined;
+  const n = Math.min(paxlog.length, etcd.length);
+  if (n === 0) return undefined;
+  const ratios: number[] = [];
+  for (let k = 0; k < n; k++) {
+    if (etcd[k]! <= 0) return undefined;
+    ratios.push(paxlog[k]! / etcd[k]!);
+  }
+  return ratios;
+}
+
+/**
  * The lowest and highest paxlog/etcd throughput ratio over the step's
- * windows, paired in the order they ran (window k of one system ran next to
- * window k of the other): how far the machine's drift moves the ratio
- * within one run. Undefined without two systems or with a window of 0 ops/s.
+ * windows: how far the machine's drift moves the ratio within one run.
  */
 export function ratioSpread(
   paxlog: StepResult | undefined,
   etcd: StepResult | undefined,
 ): { min: number; max: number } | undefined {
-  if (!paxlog || !etcd) return undefined;
-  const n = Math.min(paxlog.windowOpsPerSec.length, etcd.windowOpsPerSec.length);
-  if (n === 0) return undefined;
-  let min = Number.POSITIVE_INFINITY;
-  let max = 0;
-  for (let k = 0; k < n; k++) {
-    const base = etcd.windowOpsPerSec[k]!;
-    if (base <= 0) return undefined;
-    const r = paxlog.windowOpsPerSec[k]! / base;
-    min = Math.min(min, r);
-    max = Math.max(max, r);
-  }
-  return { min, max };
+  const ratios = windowRatios(paxlog?.windowOpsPerSec, etcd?.windowOpsPerSec);
+  return ratios && { min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+/**
+ * The same for median latency, with how many paired windows paxlog's was
+ * no higher than etcd's: where the two are close, one run's pooled p50
+ * ratio is a coin toss, and this says how often paxlog won it.
+ */
+export function p50Spread(
+  paxlog: StepResult | undefined,
+  etcd: StepResult | undefined,
+): { min: number; max: number; atMostEtcd: number; windows: number } | undefined {
+  // A window without a single answer has no median (summarize reports 0).
+  if (paxlog?.windowP50.some((x) => x <= 0)) return undefined;
+  const ratios = windowRatios(paxlog?.windowP50, etcd?.windowP50);
+  return (
+    ratios && {
+      min: Math.min(...ratios),
+      max: Math.max(...ratios),
+      atMostEtcd: ratios.filter((r) => r <= 1).length,
+      windows: ratios.length,
+    }
+  );
 }
 
 const spread = (p: Pair) => {
   const s = ratioSpread(p.paxlog, p.etcd);
   return s ? `${s.min.toFixed(2)}–${s.max.toFixed(2)}` : "-";
+};
+
+const p50ByWindow = (p: Pair) => {
+  const s = p50Spread(p.paxlog, p.etcd);
+  return s ? `${s.min.toFixed(2)}–${s.max.toFixed(2)} (${s.atMostEtcd}/${s.windows} ≤ 1)` : "-";
 };
 
 const pct = (x: number | undefined) => (x === undefined ? "-" : `${fmt(x, 0)}%`);
@@ -69,6 +104,8 @@ const HEAD = [
   "ratio by window",
   "paxlog p50/p99/p99.9 ms",
   "etcd p50/p99/p99.9 ms",
+  "p50 ratio",
+  "p50 ratio by window",
   "p99 ratio",
   "errors px/etcd",
   "gen CPU px/etcd",
@@ -90,6 +127,8 @@ function cells(p: Pair): string[] {
     spread(p),
     lat(px),
     lat(et),
+    ratio(px?.p50, et?.p50),
+    p50ByWindow(p),
     ratio(px?.p99, et?.p99),
     `${px?.errors ?? "-"}/${et?.errors ?? "-"}`,
     `${pct(px?.genCpuPct)}/${pct(et?.genCpuPct)}`,
@@ -121,6 +160,7 @@ export function markdown(
     "",
     "ratio = paxlog / etcd (throughput: higher is better for paxlog; p99: lower is better).",
     "ratio by window = the lowest and highest throughput ratio of the windows run back to back (how much the machine's drift moves it).",
+    "p50 ratio by window = the same for median latency (lower is better for paxlog), and in how many of those windows paxlog's median was no higher than etcd's.",
     "gen CPU = the load generator's own CPU during the step, % of one core.",
     "server CPU = every replica (member) of the system together, % of one core, and per operation.",
     "idle CPU = the whole machine's idle CPU during the step (every core), % of one core.",

@@ -50,6 +50,8 @@ export interface StepResult {
    * is a comparison at one moment (see ratioSpread in report.ts).
    */
   readonly windowOpsPerSec: readonly number[];
+  /** Each window's median latency (ms), paired across systems like windowOpsPerSec. */
+  readonly windowP50: readonly number[];
   /** Latencies in milliseconds. */
   readonly p50: number;
   readonly p99: number;
@@ -235,6 +237,7 @@ export function summarize(windows: readonly Window[]): StepResult {
     windowOpsPerSec: windows.map((w) =>
       w.seconds > 0 ? Math.round((w.latencies.length / w.seconds) * 10) / 10 : 0,
     ),
+    windowP50: windows.map((w) => round(percentile(Float64Array.from(w.latencies).sort(), 0.5))),
     p50: round(percentile(sorted, 0.5)),
     p99: round(percentile(sorted, 0.99)),
     p999: round(percentile(sorted, 0.999)),

@@ -44,6 +44,7 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
       clients: number;
       opsPerSec: number;
       windowOpsPerSec: number[];
+      windowP50: number[];
       errors: number;
       genCpuPct: number;
     }[];
@@ -59,6 +60,11 @@ test("bench --vs etcd: a tiny run exits 0 and writes JSON, Markdown and SVG with
         t.is(row!.errors, 0, `${system} ${op} ${clients}: no errors`);
         t.true(row!.genCpuPct >= 0);
         t.is(row!.windowOpsPerSec.length, 5, `${system} ${op} ${clients}: one figure per window`);
+        t.is(row!.windowP50.length, 5, `${system} ${op} ${clients}: one median per window`);
+        t.true(
+          row!.windowP50.every((x) => x > 0),
+          `${system} ${op} ${clients}: medians > 0`,
+        );
       }
   const md = fs.readFileSync(path.join(out, dir!, "results.md"), "utf8");
   t.true(md.includes("| 3 | put | 1 |"));

@@ -1,7 +1,7 @@
 /** A bench step run as several windows adds up to the same figures as one window would. */
 import test from "ava";
 import { leaderLast } from "../../ops/bench/launch";
-import { ratioSpread } from "../../ops/bench/report";
+import { p50Spread, ratioSpread } from "../../ops/bench/report";
 import { summarize, type Window } from "../../ops/bench/step";
 
 const window = (latencies: number[], extra: Partial<Window> = {}): Window => ({
@@ -56,6 +56,22 @@ test("ratio by window: the lowest and highest paxlog/etcd ratio of windows paire
   t.deepEqual(ratioSpread(paxlog, etcd), { min: 1, max: 3 });
   t.is(ratioSpread(paxlog, undefined), undefined, "no etcd row: no ratio");
   t.is(ratioSpread(paxlog, step("etcd", [[1], []])), undefined, "an etcd window with no ops");
+});
+
+test("p50 by window: each window's median, paired in run order, and how often paxlog's was no higher", (t) => {
+  const step = (system: string, perWindow: number[][]) =>
+    summarize(perWindow.map((latencies) => window(latencies, { system, seconds: 1 })));
+  const paxlog = step("paxlog", [
+    [1, 2, 3],
+    [4, 4, 9],
+    [1, 1, 1],
+  ]);
+  const etcd = step("etcd", [[2, 4, 4], [2, 2, 2], [1]]);
+  t.deepEqual(paxlog.windowP50, [2, 4, 1]);
+  // Medians 2, 4, 1 against 4, 2, 1: ratios 0.5, 2 and 1, two of them at most 1.
+  t.deepEqual(p50Spread(paxlog, etcd), { min: 0.5, max: 2, atMostEtcd: 2, windows: 3 });
+  t.is(p50Spread(undefined, etcd), undefined, "no paxlog row: no ratio");
+  t.is(p50Spread(step("paxlog", [[1], [], [1]]), etcd), undefined, "a paxlog window with no ops");
 });
 
 test("server CPU is reported only when every window could read it", (t) => {
