@@ -67,7 +67,13 @@ function* seedsAndSizes(count: number): Generator<{ seed: number; replicas: numb
 }
 
 // Each deliberately broken rule must be caught by some seed: the simulator is
-// only as good as the bugs it can find.
+// only as good as the bugs it can find. The slowest to show is
+// read-without-confirmation, and only through a read that reaches a deposed
+// leader still leading: since reads also go to replicas that believe they
+// lead though etcd named another, it is first found by seed 190 (3 replicas;
+// by the history check alone too), then 2901 (3) and 1468 (5) in 1..3000;
+// before, by 1468 (5) alone. A seed's scenario depends on the simulator's
+// code: when it changes, search again before narrowing this range.
 for (const [name, mutation] of Object.entries(MUTATIONS)) {
   test(`the simulator catches a broken rule: ${name} (${mutation.rule})`, (t) => {
     for (const { seed, replicas } of seedsAndSizes(3000)) {

@@ -156,7 +156,7 @@ export class Simulation {
   private readonly crashes: boolean;
   private readonly createNode: NodeFactory;
   private readonly reads: boolean;
-  /** Decides when clients read: a stream of its own, so reads do not reshuffle fault draws. */
+  /** Decides when and where clients read: a stream of its own, so reads do not reshuffle fault draws. */
   private readonly readRng: Prng;
   private nextReadId = 0;
   private maxApplied = 0;
@@ -663,16 +663,34 @@ export class Simulation {
       if (client.read || !this.readRng.chance(0.1)) continue;
       const up = [...this.replicas.keys()];
       if (up.length === 0) continue;
-      const target =
-        this.elected !== null && this.replicas.has(this.elected) && this.readRng.chance(0.8)
-          ? this.elected
-          : up[this.readRng.between(0, up.length - 1)]!;
+      const target = this.readTarget(up);
       const read = { id: ++this.nextReadId, sentAt: this.now, mustCover: this.maxApplied };
       client.read = read;
       this.history.invokeRead(read.id, client.id, this.now);
       const replica = this.replicas.get(target)!;
       this.schedule(1, () => this.onReplica(replica, (n) => n.readIndex(read.id)));
     }
+  }
+
+  /**
+   * The leader etcd names, mostly; else, half the time, a replica that still
+   * believes it leads though etcd moved on (a client that kept the leader it
+   * knew: where a deposed leader answers reads it must not, they land); else
+   * any replica. Its draws are the read stream's, and the extra one is made
+   * only while such a replica is up: a seed without one runs as it did.
+   */
+  private readTarget(up: readonly NodeId[]): NodeId {
+    const r = this.readRng;
+    if (this.elected !== null && this.replicas.has(this.elected) && r.chance(0.8)) {
+      return this.elected;
+    }
+    const formerLeaders = up.filter(
+      (id) => id !== this.elected && this.replicas.get(id)!.node.leading,
+    );
+    if (formerLeaders.length > 0 && r.chance(0.5)) {
+      return formerLeaders[r.between(0, formerLeaders.length - 1)]!;
+    }
+    return up[r.between(0, up.length - 1)]!;
   }
 
   private readAnswered(replica: SimReplica, id: number, index: LogIndex): void {
