@@ -112,9 +112,9 @@ Prints a progress line per step and a table at the end (ops/s, p50/p99/p99.9
 latency in ms, errors, paxlog/etcd ratios of throughput, p50 and p99, the
 lowest and highest throughput and p50 ratio of the windows run back to back
 and in how many of them paxlog's median was no higher than etcd's, the load
-generator's own CPU as % of one
-core, the servers' CPU: all replicas or members together, % of one core and
-µs per operation, and the whole machine's idle CPU, % of one core),
+generator's own CPU as % of one core, the servers' CPU: all replicas or
+members together, % of one core and µs per operation, and the whole
+machine's idle CPU, % of one core),
 saved as results.json, results.md and plot.svg.
 Set PAXLOG_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") to
 pass more node flags to the replicas (after those of ops/replica-node-flags.ts).`;
